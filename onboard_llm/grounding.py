@@ -1,0 +1,51 @@
+"""Is a phrase or a number in the notes? Shared by the domain rules and the scorers."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
+_NUMBER = re.compile(
+    r"(?<![\w.])[$€£]?\s?(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s?(k|m|bn|b|million|billion|thousand)?\b",
+    re.IGNORECASE,
+)
+_SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
+
+
+def normalize_text(text: str) -> str:
+    """Lower-case, unify quotes and dashes, collapse whitespace."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def appears_in(phrase: str, text: str) -> bool:
+    """True when the phrase occurs in the text, ignoring case, quotes and spacing."""
+    needle = normalize_text(phrase).strip(" .,;:'\"")
+    if not needle:
+        return False
+    return needle in normalize_text(text)
+
+
+def numbers_in(text: str) -> set[float]:
+    """Every number written in the text, also scaled by its suffix ("2.4M" gives 2.4 and 2400000)."""
+    found: set[float] = set()
+    for match in _NUMBER.finditer(text):
+        value = float(match.group(1).replace(",", ""))
+        found.add(value)
+        suffix = (match.group(2) or "").lower()
+        if suffix in _SCALE:
+            found.add(value * _SCALE[suffix])
+    return found
+
+
+def number_appears(value: float, text: str, *, rel_tol: float = 1e-6) -> bool:
+    """True when the value, or the value as a percentage fraction, is written in the text."""
+    if not math.isfinite(value):
+        return False
+    candidates = numbers_in(text)
+    wanted = {value}
+    if 0 < abs(value) <= 1:
+        wanted.add(value * 100)  # 0.8 in the plan for "80%" in the notes
+    return any(math.isclose(w, c, rel_tol=rel_tol, abs_tol=1e-9) for w in wanted for c in candidates)

@@ -1,0 +1,266 @@
+"""From a model's raw answer to a validated plan draft, or to errors a model can fix.
+
+The steps: find the JSON (code fences, prose around it), load it (repairing
+what json-repair can: trailing commas, single quotes, truncation), normalise
+what is unambiguous (camelCase keys, "31-60" where a day is expected, "85%"
+where a number is), drop keys the contract does not know, then validate the
+schema and the domain rules. Nothing here calls a provider.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union
+
+import json_repair
+from pydantic import BaseModel, ValidationError
+
+from onboard_llm.rules import Violation, check_plan
+from onboard_llm.schema import PlanDraft
+
+Stage = Literal["ok", "no_json", "schema", "domain"]
+
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_-]*)[ \t]*\r?\n(.*?)(?:```|\Z)", re.DOTALL)
+_RANGE = re.compile(r"^\s*(?:days?\s*)?(-?\d+)\s*(?:-|–|—|to|\.\.)\s*(-?\d+)\s*$", re.IGNORECASE)
+_LEADING_NUMBER = re.compile(r"^\s*(?:day|week)?\s*[$€£~≈]?\s*(-?\d[\d,]*(?:\.\d+)?)\s*(%|[a-zA-Z%/ ]*)$", re.IGNORECASE)
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+_WRAPPERS = ("plan", "plan_draft", "onboarding_plan", "data", "result", "output")
+_START_FIELDS = frozenset({"start_day"})
+
+
+@dataclass
+class ParseResult:
+    """The outcome of parsing one answer."""
+
+    stage: Stage
+    draft: PlanDraft | None = None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    data: Any = None
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.stage == "ok"
+
+
+# -- finding and loading JSON -------------------------------------------------
+
+
+def _balanced_object(text: str, start: int) -> str:
+    """The object starting at ``start``; up to the end of text when it never closes."""
+    depth = 0
+    in_string = False
+    quote = ""
+    escaped = False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                in_string = False
+        elif ch in "\"'":
+            # Single-quoted strings count only where a model wrote pseudo-JSON.
+            if ch == '"' or (i > 0 and text[i - 1] in "{[,: \n\t"):
+                in_string, quote = True, ch
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start : i + 1]
+    return text[start:]
+
+
+def extract_json_text(text: str) -> str | None:
+    """The JSON object inside an answer: in a code fence, in prose, or the whole text."""
+    candidates: list[str] = []
+    for match in _FENCE.finditer(text):
+        body = match.group(2).strip()
+        if "{" in body:
+            candidates.append(body)
+    search_in = candidates or [text]
+    for chunk in search_in:
+        start = chunk.find("{")
+        if start != -1:
+            return _balanced_object(chunk, start)
+    return None
+
+
+def load_json(text: str) -> tuple[Any, list[str]]:
+    """Parse JSON, falling back to json-repair; returns the object and the repairs made."""
+    try:
+        return json.loads(text), []
+    except json.JSONDecodeError as exc:
+        first_error = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    repaired = json_repair.loads(text)
+    if repaired in ("", None) or not isinstance(repaired, dict | list):
+        return None, [f"not valid JSON ({first_error}) and not repairable"]
+    note = f"repaired malformed JSON ({first_error})"
+    if not text.rstrip().endswith("}"):
+        note += "; the answer looked cut off, so missing brackets were closed"
+    return repaired, [note]
+
+
+# -- normalising against the contract -----------------------------------------
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated and Optional to the type that matters."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _list_item(annotation: Any) -> Any | None:
+    origin = typing.get_origin(annotation)
+    if origin in (list, Sequence, typing.Sequence, tuple):
+        args = typing.get_args(annotation)
+        return _unwrap(args[0]) if args else None
+    return None
+
+
+def _coerce_number(value: Any, *, integer: bool, prefer_first: bool, path: str, warnings: list[str]) -> Any:
+    if not isinstance(value, str):
+        if integer and isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+    match = _RANGE.match(value)
+    if match and integer:
+        low, high = int(match.group(1)), int(match.group(2))
+        chosen = low if prefer_first else high
+        warnings.append(f"{path}: read the range '{value}' as {chosen}")
+        return chosen
+    match = _LEADING_NUMBER.match(value)
+    if match:
+        number = float(match.group(1).replace(",", ""))
+        if value.strip() != match.group(1):
+            warnings.append(f"{path}: read '{value}' as {number:g}")
+        return int(number) if integer and number.is_integer() else number
+    return value
+
+
+def _snake(key: str) -> str:
+    return _CAMEL.sub("_", key).lower().replace("-", "_").replace(" ", "_")
+
+
+def normalize(data: Any, model: type[BaseModel], path: str, warnings: list[str]) -> Any:
+    """Repair an object towards ``model``: keys, numbers, ranges; unknown keys dropped."""
+    if not isinstance(data, dict):
+        return data
+    fields = model.model_fields
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = key if key in fields else _snake(str(key))
+        if name not in fields:
+            warnings.append(f"{path}{key}: dropped a key the plan schema does not have")
+            continue
+        if name != key:
+            warnings.append(f"{path}{key}: renamed to {name}")
+        annotation = _unwrap(fields[name].annotation)
+        item = _list_item(annotation)
+        where = f"{path}{name}"
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            value = normalize(value, annotation, f"{where}.", warnings)
+        elif item is not None and isinstance(value, list):
+            if isinstance(item, type) and issubclass(item, BaseModel):
+                value = [normalize(v, item, f"{where}[{i}].", warnings) for i, v in enumerate(value)]
+            elif item is str:
+                # A list of strings sometimes arrives as one comma-separated string.
+                value = [str(v) if isinstance(v, int | float) else v for v in value]
+        elif item is not None and isinstance(value, str) and _unwrap(item) is str:
+            value = [part.strip() for part in re.split(r"[;,]", value) if part.strip()]
+            warnings.append(f"{where}: split a string into a list")
+        elif annotation is int or annotation is float:
+            value = _coerce_number(
+                value, integer=annotation is int, prefer_first=name in _START_FIELDS, path=where, warnings=warnings
+            )
+        out[name] = value
+    return out
+
+
+def _unwrap_envelope(data: Any, warnings: list[str]) -> Any:
+    if isinstance(data, list) and len(data) >= 1 and isinstance(data[0], dict):
+        warnings.append("took the first object of a JSON array")
+        data = data[0]
+    if isinstance(data, dict) and len(data) == 1:
+        (key, inner), = data.items()
+        if key in _WRAPPERS and isinstance(inner, dict):
+            warnings.append(f"unwrapped the plan from a '{key}' envelope")
+            return inner
+    return data
+
+
+def format_validation_errors(exc: ValidationError, limit: int = 40) -> list[str]:
+    """Pydantic errors as ``path: problem`` lines a model can act on."""
+    lines = []
+    for err in exc.errors()[:limit]:
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
+        given = err.get("input")
+        shown = ""
+        if err["type"] not in ("missing",) and not isinstance(given, dict | list):
+            shown = f" (got {json.dumps(given, default=str)[:60]})"
+        lines.append(f"{loc or '(top level)'}: {err['msg']}{shown}")
+    extra = len(exc.errors()) - limit
+    if extra > 0:
+        lines.append(f"... and {extra} more errors")
+    return lines
+
+
+def parse_plan(text: str, *, source_text: str | None = None, generated: bool = True) -> ParseResult:
+    """Parse, repair and validate one answer into a :class:`PlanDraft`."""
+    candidate = extract_json_text(text)
+    if candidate is None:
+        return ParseResult(stage="no_json", errors=["the answer contains no JSON object; reply with the plan as one JSON object"])
+    data, warnings = load_json(candidate)
+    if data is None:
+        return ParseResult(stage="no_json", errors=warnings, warnings=[])
+    data = _unwrap_envelope(data, warnings)
+    if not isinstance(data, dict):
+        return ParseResult(stage="no_json", errors=[f"expected a JSON object, got {type(data).__name__}"], warnings=warnings)
+    data = normalize(data, PlanDraft, "", warnings)
+    try:
+        draft = PlanDraft.model_validate(data)
+    except ValidationError as exc:
+        return ParseResult(stage="schema", errors=format_validation_errors(exc), warnings=warnings, data=data)
+    violations = check_plan(draft, generated=generated, source_text=source_text)
+    if violations:
+        return ParseResult(
+            stage="domain",
+            draft=draft,
+            errors=[str(v) for v in violations],
+            warnings=warnings,
+            data=data,
+            violations=violations,
+        )
+    return ParseResult(stage="ok", draft=draft, warnings=warnings, data=data)
+
+
+def reask_message(result: ParseResult) -> str:
+    """The follow-up message asking the model to fix exactly what was wrong."""
+    kind = {
+        "no_json": "could not be read as JSON",
+        "schema": "does not match the plan_draft schema",
+        "domain": "breaks the plan's rules",
+    }.get(result.stage, "is not valid")
+    lines = "\n".join(f"- {e}" for e in result.errors)
+    return (
+        f"Your previous answer {kind}. Fix every problem below and reply with the complete, corrected "
+        f"plan as one JSON object, nothing else.\n{lines}"
+    )

@@ -1,0 +1,280 @@
+"""render → complete → parse → validate → re-ask → schedule, sync and async.
+
+The loop lives in :class:`_Generation`, a small state machine that never does
+I/O itself, so :func:`generate_plan` and :func:`agenerate_plan` share every
+decision and differ only in how they call the provider.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from onboard_llm.calendar import BusinessCalendar
+from onboard_llm.errors import BadInputError, GenerationError
+from onboard_llm.inputs import HandoffInput, OnboardingContext, build_handoff
+from onboard_llm.parsing import ParseResult, Stage, parse_plan, reask_message
+from onboard_llm.prompts import PromptRegistry, RenderedPrompt
+from onboard_llm.providers.base import (
+    Completion,
+    CompletionRequest,
+    FinishReason,
+    Message,
+    Provider,
+    Usage,
+    default_provider_spec,
+    get_provider,
+)
+from onboard_llm.rules import PLAN_DAYS
+from onboard_llm.scheduling import schedule, timing_issues
+from onboard_llm.schema import OnboardingPlan, OpenQuestion, PlanDraft
+from onboard_llm.schema_export import strict_json_schema
+
+DEFAULT_PROMPT = "roadmap@latest"
+DEFAULT_MAX_REASKS = 2
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One call to the provider and what became of its answer."""
+
+    number: int
+    text: str
+    usage: Usage
+    finish_reason: FinishReason
+    stage: Stage
+    errors: list[str]
+    seconds: float
+
+
+@dataclass
+class PlanResult:
+    """A generated plan with everything needed to trust, reproduce or log it."""
+
+    plan: OnboardingPlan
+    draft: PlanDraft
+    prompt_name: str
+    prompt_version: str
+    prompt_sha256: str
+    provider: str
+    model: str
+    usage: Usage
+    attempts: list[Attempt]
+    warnings: list[str] = field(default_factory=list)
+    handoff: HandoffInput | None = None
+
+    @property
+    def prompt_ref(self) -> str:
+        return f"{self.prompt_name}@{self.prompt_version}"
+
+
+def render_request(
+    handoff: HandoffInput, prompt: str = DEFAULT_PROMPT, *, registry: PromptRegistry | None = None
+) -> tuple[RenderedPrompt, CompletionRequest]:
+    """Render a prompt version for a handoff and build the first request."""
+    reg = registry or PromptRegistry()
+    version = reg.get(prompt)
+    context = handoff.context.model_dump(mode="json", exclude_none=True)
+    rendered = reg.render(
+        version,
+        {
+            "notes": handoff.notes,
+            "context": context,
+            "context_text": handoff.context.as_text(),
+            "start_date_assumed": handoff.start_date_assumed,
+            "plan_days": PLAN_DAYS,
+        },
+    )
+    request = CompletionRequest(
+        messages=rendered.messages,
+        schema=strict_json_schema(PlanDraft),
+        schema_name=rendered.schema_name,
+        temperature=rendered.temperature,
+        max_output_tokens=rendered.max_output_tokens,
+        handoff=handoff,
+    )
+    return rendered, request
+
+
+class _Generation:
+    def __init__(self, handoff: HandoffInput, rendered: RenderedPrompt, request: CompletionRequest, max_reasks: int) -> None:
+        if max_reasks < 0:
+            raise BadInputError("max_reasks cannot be negative")
+        self.handoff = handoff
+        self.rendered = rendered
+        self.request = request
+        self.max_reasks = max_reasks
+        self.attempts: list[Attempt] = []
+        self.usage = Usage()
+        self.last: ParseResult | None = None
+        self.started = time.monotonic()
+
+    def handle(self, completion: Completion, seconds: float) -> CompletionRequest | None:
+        """Record an answer; return the re-ask request, or None once a plan is valid."""
+        self.usage = self.usage + completion.usage
+        if completion.finish_reason == "refusal":
+            self._record(completion, seconds, ParseResult(stage="no_json", errors=["refused"]))
+            raise GenerationError(f"the model refused to write the plan: {completion.refusal or completion.text[:200]}")
+        parsed = parse_plan(completion.text, source_text=self.handoff.source_text)
+        self._record(completion, seconds, parsed)
+        self.last = parsed
+        if parsed.ok:
+            return None
+        if completion.finish_reason == "length":
+            # Asking again for the same long answer would be cut off again.
+            raise GenerationError(
+                f"the answer was cut off at {self.request.max_output_tokens} output tokens before the plan was complete; "
+                "raise the prompt's max_output_tokens or use a model with a larger output limit",
+                parsed.errors,
+            )
+        if len(self.attempts) > self.max_reasks:
+            shown = "; ".join(parsed.errors[:5])
+            more = f" (and {len(parsed.errors) - 5} more)" if len(parsed.errors) > 5 else ""
+            raise GenerationError(
+                f"no valid plan after {len(self.attempts)} attempts ({self.max_reasks} re-asks); last problems: {shown}{more}",
+                parsed.errors,
+            )
+        self.request = CompletionRequest(
+            messages=(
+                *self.request.messages,
+                Message(role="assistant", content=completion.text),
+                Message(role="user", content=reask_message(parsed)),
+            ),
+            schema=self.request.schema,
+            schema_name=self.request.schema_name,
+            temperature=self.request.temperature,
+            max_output_tokens=self.request.max_output_tokens,
+            handoff=self.request.handoff,
+        )
+        return self.request
+
+    def _record(self, completion: Completion, seconds: float, parsed: ParseResult) -> None:
+        self.attempts.append(
+            Attempt(
+                number=len(self.attempts) + 1,
+                text=completion.text,
+                usage=completion.usage,
+                finish_reason=completion.finish_reason,
+                stage=parsed.stage,
+                errors=list(parsed.errors),
+                seconds=seconds,
+            )
+        )
+
+    def finish(self, provider: Provider, calendar: BusinessCalendar) -> PlanResult:
+        assert self.last is not None and self.last.draft is not None
+        warnings = list(self.last.warnings)
+        draft = _apply_context(self.last.draft, self.handoff, warnings)
+        plan = schedule(draft, self.handoff.start_date, calendar)
+        warnings += timing_issues(plan, calendar)
+        return PlanResult(
+            plan=plan,
+            draft=draft,
+            prompt_name=self.rendered.name,
+            prompt_version=self.rendered.version,
+            prompt_sha256=self.rendered.sha256,
+            provider=provider.name,
+            model=provider.model,
+            usage=self.usage,
+            attempts=self.attempts,
+            warnings=warnings,
+            handoff=self.handoff,
+        )
+
+
+def _apply_context(draft: PlanDraft, handoff: HandoffInput, warnings: list[str]) -> PlanDraft:
+    """The CSM's context is the truth for the customer block; add the start-date question."""
+    ctx = handoff.context
+    customer = draft.customer.model_dump()
+    for key in ("company", "industry", "size", "product_tier", "implementation_complexity", "csm"):
+        value = getattr(ctx, key)
+        if value is not None and customer.get(key) != value:
+            if customer.get(key):
+                warnings.append(f"customer.{key}: used the context's '{value}' instead of the answer's '{customer[key]}'")
+            customer[key] = value
+    questions = list(draft.open_questions)
+    if handoff.start_date_assumed and not any("start date" in q.question.lower() for q in questions):
+        questions.insert(
+            0,
+            OpenQuestion(
+                question=f"The notes give no start date; is {handoff.start_date.isoformat()} (the next business day) right?",
+                why_it_matters="Every date in the plan counts from the start date.",
+                ask="account_executive",
+            ),
+        )
+    return draft.model_copy(update={"customer": type(draft.customer).model_validate(customer), "open_questions": questions})
+
+
+def _prepare(
+    notes: str | HandoffInput,
+    context: OnboardingContext | Mapping[str, Any] | None,
+    provider: Provider | str | None,
+    prompt: str,
+    holidays: str | None,
+    prompts_dir: Path | Sequence[Path] | None,
+    today: dt.date | None,
+    max_reasks: int,
+) -> tuple[Provider, BusinessCalendar, _Generation]:
+    calendar = BusinessCalendar(holidays)
+    if isinstance(notes, HandoffInput):
+        handoff = notes
+    else:
+        ctx: OnboardingContext | dict[str, Any] | None
+        ctx = context if isinstance(context, OnboardingContext) or context is None else dict(context)
+        handoff = build_handoff(notes, ctx, today=today, calendar=calendar)
+    dirs = [prompts_dir] if isinstance(prompts_dir, Path | str) else list(prompts_dir or [])
+    registry = PromptRegistry([Path(d) for d in dirs])
+    rendered, request = render_request(handoff, prompt, registry=registry)
+    resolved = get_provider(provider or default_provider_spec()) if provider is None or isinstance(provider, str) else provider
+    return resolved, calendar, _Generation(handoff, rendered, request, max_reasks)
+
+
+def generate_plan(
+    notes: str | HandoffInput,
+    context: OnboardingContext | Mapping[str, Any] | None = None,
+    *,
+    provider: Provider | str | None = None,
+    prompt: str = DEFAULT_PROMPT,
+    max_reasks: int = DEFAULT_MAX_REASKS,
+    holidays: str | None = None,
+    prompts_dir: Path | Sequence[Path] | None = None,
+    today: dt.date | None = None,
+) -> PlanResult:
+    """Generate a validated, dated onboarding plan from handoff notes.
+
+    ``provider`` is a provider object or a spec such as ``"offline"``;
+    ``context`` holds the onboarding-context fields; ``holidays`` is a country
+    code whose public holidays are skipped when dating the plan.
+    """
+    resolved, calendar, gen = _prepare(notes, context, provider, prompt, holidays, prompts_dir, today, max_reasks)
+    request: CompletionRequest | None = gen.request
+    while request is not None:
+        began = time.monotonic()
+        completion = resolved.complete(request)
+        request = gen.handle(completion, time.monotonic() - began)
+    return gen.finish(resolved, calendar)
+
+
+async def agenerate_plan(
+    notes: str | HandoffInput,
+    context: OnboardingContext | Mapping[str, Any] | None = None,
+    *,
+    provider: Provider | str | None = None,
+    prompt: str = DEFAULT_PROMPT,
+    max_reasks: int = DEFAULT_MAX_REASKS,
+    holidays: str | None = None,
+    prompts_dir: Path | Sequence[Path] | None = None,
+    today: dt.date | None = None,
+) -> PlanResult:
+    """The async twin of :func:`generate_plan`."""
+    resolved, calendar, gen = _prepare(notes, context, provider, prompt, holidays, prompts_dir, today, max_reasks)
+    request: CompletionRequest | None = gen.request
+    while request is not None:
+        began = time.monotonic()
+        completion = await resolved.acomplete(request)
+        request = gen.handle(completion, time.monotonic() - began)
+    return gen.finish(resolved, calendar)
