@@ -7,8 +7,11 @@ import re
 import unicodedata
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
+# A number may be glued to its unit ("4hrs", "24h", "30min"); a scale suffix counts only as a whole
+# word ("2.4M", "10k", "3 million"), so "30min" is 30, not 30 million.
 _NUMBER = re.compile(
-    r"(?<![\w.])[$€£]?\s?(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s?(k|m|bn|b|million|billion|thousand)?\b",
+    r"(?<![\w.])[$€£]?\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?!\d)"
+    r"(?:\s?(k|m|bn|b|million|billion|thousand)\b)?",
     re.IGNORECASE,
 )
 _SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
@@ -21,11 +24,17 @@ def normalize_text(text: str) -> str:
 
 
 def appears_in(phrase: str, text: str) -> bool:
-    """True when the phrase occurs in the text, ignoring case, quotes and spacing."""
+    """True when the phrase occurs in the text as whole words, ignoring case, quotes and spacing."""
     needle = normalize_text(phrase).strip(" .,;:'\"")
     if not needle:
         return False
-    return needle in normalize_text(text)
+    # Whole words only: "Dan" is not grounded by "Dana", nor "Al" by "Alma".
+    pattern = re.escape(needle)
+    if needle[0].isalnum():
+        pattern = r"(?<!\w)" + pattern
+    if needle[-1].isalnum():
+        pattern += r"(?!\w)"
+    return re.search(pattern, normalize_text(text)) is not None
 
 
 def numbers_in(text: str) -> set[float]:

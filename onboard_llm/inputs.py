@@ -24,6 +24,27 @@ from onboard_llm.schema import _enum_token
 #: wrong file, and would blow a model's context window anyway.
 MAX_NOTES_BYTES = 100_000
 
+
+class _YamlLoader(yaml.SafeLoader):
+    """SafeLoader whose impossible dates (2026-02-30) are YAML errors with a line, not a ValueError."""
+
+
+def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a real date ({exc}); use YYYY-MM-DD", node.start_mark
+        ) from None
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+
+def _load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_YamlLoader)  # a SafeLoader subclass: no arbitrary objects
+
+
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
 
@@ -36,9 +57,7 @@ class OnboardingContext(BaseModel):
     industry: str | None = None
     size: str | None = None
     product_tier: str | None = None
-    implementation_complexity: Annotated[
-        Literal["low", "medium", "high"] | None, BeforeValidator(_enum_token)
-    ] = None
+    implementation_complexity: Annotated[Literal["low", "medium", "high"] | None, BeforeValidator(_enum_token)] = None
     start_date: dt.date | None = None
     success_criteria: list[str] = []
     csm: str | None = None
@@ -69,7 +88,9 @@ class OnboardingContext(BaseModel):
                 continue
             if isinstance(value, list):
                 value = "; ".join(str(v) for v in value)
-            lines.append(f"{key}: {value}")
+            # One line per field: a value must not be able to start a line of
+            # its own in the prompt (context is rendered outside the notes block).
+            lines.append(f"{key}: {' '.join(str(value).split())}")
         return "\n".join(lines)
 
 
@@ -99,17 +120,13 @@ class HandoffInput(BaseModel):
 def decode_notes(data: bytes, origin: str) -> str:
     """Bytes read from a file or stdin as notes text, or a one-line BadInputError."""
     if len(data) > MAX_NOTES_BYTES:
-        raise BadInputError(
-            f"{origin} is {len(data):,} bytes; handoff notes are limited to {MAX_NOTES_BYTES:,} bytes"
-        )
+        raise BadInputError(f"{origin} is {len(data):,} bytes; handoff notes are limited to {MAX_NOTES_BYTES:,} bytes")
     if b"\x00" in data:
         raise BadInputError(f"{origin} looks like a binary file, not handoff notes")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BadInputError(
-            f"{origin} is not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8"
-        ) from None
+        raise BadInputError(f"{origin} is not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8") from None
     if not text.strip():
         raise BadInputError(f"{origin} is empty; paste the handoff notes")
     return text
@@ -121,7 +138,7 @@ def split_front_matter(text: str, origin: str = "notes") -> tuple[dict[str, Any]
     if not match:
         return {}, text
     try:
-        data = yaml.safe_load(match.group(1)) or {}
+        data = _load_yaml(match.group(1)) or {}
     except yaml.YAMLError as exc:
         raise BadInputError(f"{origin}: front matter is not valid YAML ({_yaml_where(exc)})") from None
     if not isinstance(data, dict):
@@ -132,7 +149,7 @@ def split_front_matter(text: str, origin: str = "notes") -> tuple[dict[str, Any]
 def _yaml_where(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or "syntax error"
-    return f"{problem} at line {mark.line + 1}" if mark is not None else str(problem)
+    return f"line {mark.line + 1}: {problem}" if mark is not None else str(problem)
 
 
 def parse_context(data: dict[str, Any], origin: str) -> OnboardingContext:
@@ -166,7 +183,7 @@ def load_context_file(path: Path) -> OnboardingContext:
     except UnicodeDecodeError:
         raise BadInputError(f"context file {path} is not UTF-8 text") from None
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix.lower() == ".json" else _load_yaml(text)
     except json.JSONDecodeError as exc:
         raise BadInputError(f"context file {path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
     except yaml.YAMLError as exc:

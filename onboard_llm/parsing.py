@@ -21,14 +21,25 @@ import json_repair
 from pydantic import BaseModel, ValidationError
 
 from onboard_llm.rules import Violation, check_plan
-from onboard_llm.schema import PlanDraft
+from onboard_llm.schema import PlanDraft, _enum_token
 
 Stage = Literal["ok", "no_json", "schema", "domain"]
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_-]*)[ \t]*\r?\n(.*?)(?:```|\Z)", re.DOTALL)
 _RANGE = re.compile(r"^\s*(?:days?\s*)?(-?\d+)\s*(?:-|–|—|to|\.\.)\s*(-?\d+)\s*$", re.IGNORECASE)
-_LEADING_NUMBER = re.compile(r"^\s*(?:day|week)?\s*[$€£~≈]?\s*(-?\d[\d,]*(?:\.\d+)?)\s*(%|[a-zA-Z%/ ]*)$", re.IGNORECASE)
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+_NUMBER_TEXT = re.compile(
+    r"^\s*(?P<day>days?\s+)?(?P<cur>[$€£])?\s*[~≈]?\s*(?P<num>-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)"
+    r"\s*(?P<unit>[^\d]*?)\s*$",
+    re.IGNORECASE,
+)
+# Scales read without a currency sign: "m" alone could be minutes or metres, so it needs "$2.4M".
+_SCALES = {"k": 1e3, "thousand": 1e3, "million": 1e6, "mn": 1e6, "bn": 1e9, "billion": 1e9}
+_CURRENCY_SCALES = {**_SCALES, "m": 1e6, "mm": 1e6, "b": 1e9}
+_DAY_UNITS = frozenset({"", "d", "day", "days"})
+_MINUTE_UNITS = frozenset({"", "m", "min", "mins", "minute", "minutes"})
+_WEEK_UNITS = frozenset({"w", "wk", "wks", "week", "weeks"})
+_HOUR_UNITS = frozenset({"h", "hr", "hrs", "hour", "hours"})
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _WRAPPERS = ("plan", "plan_draft", "onboarding_plan", "data", "result", "output")
 _START_FIELDS = frozenset({"start_day"})
 
@@ -80,19 +91,29 @@ def _balanced_object(text: str, start: int) -> str:
     return text[start:]
 
 
+def _objects(chunk: str) -> list[str]:
+    """Every top-level ``{...}`` in a chunk of text, in order; the last may run to the end."""
+    found: list[str] = []
+    start = chunk.find("{")
+    while start != -1:
+        obj = _balanced_object(chunk, start)
+        found.append(obj)
+        start = chunk.find("{", start + len(obj))
+    return found
+
+
 def extract_json_text(text: str) -> str | None:
-    """The JSON object inside an answer: in a code fence, in prose, or the whole text."""
-    candidates: list[str] = []
+    """The JSON object inside an answer: in a code fence, in prose, or the whole text.
+
+    Code fences win over bare prose; among several objects the longest is the
+    plan, so an example snippet or a ``{placeholder}`` in the prose around it
+    is not mistaken for the answer.
+    """
+    fenced: list[str] = []
     for match in _FENCE.finditer(text):
-        body = match.group(2).strip()
-        if "{" in body:
-            candidates.append(body)
-    search_in = candidates or [text]
-    for chunk in search_in:
-        start = chunk.find("{")
-        if start != -1:
-            return _balanced_object(chunk, start)
-    return None
+        fenced += _objects(match.group(2))
+    candidates = fenced or _objects(text)
+    return max(candidates, key=len) if candidates else None
 
 
 def load_json(text: str) -> tuple[Any, list[str]]:
@@ -137,27 +158,62 @@ def _list_item(annotation: Any) -> Any | None:
 
 
 def _coerce_number(value: Any, *, integer: bool, prefer_first: bool, path: str, warnings: list[str]) -> Any:
+    """A number written as text, read only where the reading is unambiguous; otherwise ``value`` unchanged.
+
+    A day field takes "Day 30", "30 days" or a range ("31-60": the first number
+    for a start, the last otherwise); "Week 5" is left for the schema to reject,
+    since the day it means is a guess. Minutes take "45 min". Other numbers take
+    a unit ("85%", "12 minutes") and a scale ("1.2k", "$2.4M").
+    """
     if not isinstance(value, str):
         if integer and isinstance(value, float) and value.is_integer():
             return int(value)
         return value
+    field_name = path.rsplit(".", 1)[-1]
+    is_day = field_name == "day" or field_name.endswith("_day")
     match = _RANGE.match(value)
-    if match and integer:
+    if match and integer and is_day:
         low, high = int(match.group(1)), int(match.group(2))
         chosen = low if prefer_first else high
         warnings.append(f"{path}: read the range '{value}' as {chosen}")
         return chosen
-    match = _LEADING_NUMBER.match(value)
-    if match:
-        number = float(match.group(1).replace(",", ""))
-        if value.strip() != match.group(1):
-            warnings.append(f"{path}: read '{value}' as {number:g}")
-        return int(number) if integer and number.is_integer() else number
-    return value
+    match = _NUMBER_TEXT.match(value)
+    if not match:
+        return value
+    number = float(match.group("num").replace(",", ""))
+    unit = match.group("unit").strip().rstrip(".").lower()
+    if match.group("day") and not is_day:
+        return value
+    if integer:
+        if is_day:
+            allowed = unit in _DAY_UNITS
+        elif field_name.endswith("_days"):
+            # "every 1 week" is 7 days; a week is exact where a duration, not a day offset, is meant.
+            if unit in _WEEK_UNITS:
+                number *= 7
+            allowed = unit in _DAY_UNITS | _WEEK_UNITS
+        elif field_name.endswith("minutes"):
+            if unit in _HOUR_UNITS:
+                number *= 60
+            allowed = unit in _MINUTE_UNITS | _HOUR_UNITS
+        else:
+            allowed = unit == ""
+        if not allowed or match.group("cur") or not number.is_integer():
+            return value
+    else:
+        scales = _CURRENCY_SCALES if match.group("cur") else _SCALES
+        if unit in scales:
+            number *= scales[unit]
+        elif unit in ("m", "b"):
+            return value  # "2.4m" without a currency: millions, minutes or metres?
+    if value.strip() != match.group("num"):
+        warnings.append(f"{path}: read '{value}' as {number:.12g}")
+    return int(number) if integer else number
 
 
 def _snake(key: str) -> str:
-    return _CAMEL.sub("_", key).lower().replace("-", "_").replace(" ", "_")
+    words = re.split(r"[^A-Za-z0-9]+", _CAMEL.sub("_", key.strip()))
+    return "_".join(w for w in words if w).lower()
 
 
 def normalize(data: Any, model: type[BaseModel], path: str, warnings: list[str]) -> Any:
@@ -176,6 +232,10 @@ def normalize(data: Any, model: type[BaseModel], path: str, warnings: list[str])
         annotation = _unwrap(fields[name].annotation)
         item = _list_item(annotation)
         where = f"{path}{name}"
+        if value is None and item is not None and not fields[name].is_required():
+            # "weekly_plan": null means "nothing here", which the contract writes as [].
+            warnings.append(f"{where}: read null as an empty list")
+            continue
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             value = normalize(value, annotation, f"{where}.", warnings)
         elif item is not None and isinstance(value, list):
@@ -187,6 +247,12 @@ def normalize(data: Any, model: type[BaseModel], path: str, warnings: list[str])
         elif item is not None and isinstance(value, str) and _unwrap(item) is str:
             value = [part.strip() for part in re.split(r"[;,]", value) if part.strip()]
             warnings.append(f"{where}: split a string into a list")
+        elif typing.get_origin(annotation) is Literal and isinstance(value, str):
+            # "High" or "Executive Sponsor": the schema would accept these silently; say so.
+            token = _enum_token(value)
+            if token != value and token in typing.get_args(annotation):
+                warnings.append(f"{where}: read '{value}' as '{token}'")
+                value = token
         elif annotation is int or annotation is float:
             value = _coerce_number(
                 value, integer=annotation is int, prefer_first=name in _START_FIELDS, path=where, warnings=warnings
@@ -199,11 +265,20 @@ def _unwrap_envelope(data: Any, warnings: list[str]) -> Any:
     if isinstance(data, list) and len(data) >= 1 and isinstance(data[0], dict):
         warnings.append("took the first object of a JSON array")
         data = data[0]
-    if isinstance(data, dict) and len(data) == 1:
-        (key, inner), = data.items()
-        if key in _WRAPPERS and isinstance(inner, dict):
-            warnings.append(f"unwrapped the plan from a '{key}' envelope")
-            return inner
+    # {"plan": {...}}, also with a model's metadata beside it ({"plan": {...}, "notes": "..."}),
+    # but never when the object already holds plan sections.
+    for _ in range(3):
+        if not isinstance(data, dict) or any(_snake(str(k)) in PlanDraft.model_fields for k in data):
+            break
+        wrapped = [(k, v) for k, v in data.items() if _snake(str(k)) in _WRAPPERS and isinstance(v, dict)]
+        if len(wrapped) != 1:
+            break
+        key, inner = wrapped[0]
+        warnings.append(f"unwrapped the plan from a '{key}' envelope")
+        others = [str(k) for k in data if k != key]
+        if others:
+            warnings.append(f"ignored {', '.join(others)} beside the plan envelope")
+        data = inner
     return data
 
 
@@ -227,13 +302,17 @@ def parse_plan(text: str, *, source_text: str | None = None, generated: bool = T
     """Parse, repair and validate one answer into a :class:`PlanDraft`."""
     candidate = extract_json_text(text)
     if candidate is None:
-        return ParseResult(stage="no_json", errors=["the answer contains no JSON object; reply with the plan as one JSON object"])
+        return ParseResult(
+            stage="no_json", errors=["the answer contains no JSON object; reply with the plan as one JSON object"]
+        )
     data, warnings = load_json(candidate)
     if data is None:
         return ParseResult(stage="no_json", errors=warnings, warnings=[])
     data = _unwrap_envelope(data, warnings)
     if not isinstance(data, dict):
-        return ParseResult(stage="no_json", errors=[f"expected a JSON object, got {type(data).__name__}"], warnings=warnings)
+        return ParseResult(
+            stage="no_json", errors=[f"expected a JSON object, got {type(data).__name__}"], warnings=warnings
+        )
     data = normalize(data, PlanDraft, "", warnings)
     try:
         draft = PlanDraft.model_validate(data)

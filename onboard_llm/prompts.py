@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError, UndefinedError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -69,7 +69,7 @@ class PromptVersion:
 
     def files(self) -> dict[str, str]:
         """The version's files by name, as text."""
-        return {p.name: p.read_text(encoding="utf-8") for p in sorted(self.path.iterdir()) if p.is_file()}
+        return {p.name: p.read_text(encoding="utf-8") for p in _version_files(self.path)}
 
 
 @dataclass(frozen=True)
@@ -95,10 +95,16 @@ def version_key(version: str) -> int:
     return int(match.group(1)) if match else -1
 
 
+def _version_files(path: Path) -> list[Path]:
+    # Hidden files (.DS_Store, editor swap files) are not part of a prompt and
+    # must not make a released version look edited.
+    return sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
 def hash_version_dir(path: Path) -> str:
     """sha256 over every file of a version folder, names included."""
     digest = hashlib.sha256()
-    for file in sorted(p for p in path.iterdir() if p.is_file()):
+    for file in _version_files(path):
         digest.update(file.name.encode())
         digest.update(b"\0")
         # Line endings must not change a release's identity across platforms.
@@ -108,10 +114,16 @@ def hash_version_dir(path: Path) -> str:
 
 
 def read_lock(prompt_dir: Path) -> dict[str, str]:
+    """The ``{version: sha256}`` pins of one prompt; empty when it has no lock file."""
     lock = prompt_dir / LOCK_FILE
     if not lock.is_file():
         return {}
-    data = json.loads(lock.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(lock.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PromptError(f"{lock} is not valid JSON ({exc}); restore it from version control") from None
+    if not isinstance(data, dict):
+        raise PromptError(f"{lock} must be a JSON object of version: sha256")
     return {str(k): str(v) for k, v in data.items()}
 
 
@@ -122,9 +134,10 @@ def write_lock(prompt_dir: Path, versions: Mapping[str, str]) -> None:
 
 def _escape_data(text: str, tag: str) -> str:
     # Notes are data: they must not be able to close (or reopen) their block
-    # and smuggle text into the instruction part of the prompt.
-    pattern = re.compile(rf"<\s*(/?)\s*{re.escape(tag)}\s*>", re.IGNORECASE)
-    return pattern.sub(lambda m: f"[{m.group(1)}{tag}]", text)
+    # and smuggle text into the instruction part of the prompt. Any marker-like
+    # tag, with spaces, odd case or attributes, loses its angle brackets.
+    pattern = re.compile(rf"<(\s*/?\s*{re.escape(tag)}(?![\w-])[^<>]*)>", re.IGNORECASE)
+    return pattern.sub(lambda m: f"[{m.group(1)}]", text)
 
 
 def data_block(text: str, tag: str) -> str:
@@ -159,19 +172,8 @@ class PromptRegistry:
         found: dict[str, dict[str, PromptVersion]] = {}
         # Earlier roots win: a user's folder may shadow a built-in version.
         for root, source in reversed(self.roots):
-            if not root.is_dir():
-                continue
-            for prompt_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
-                for version_dir in sorted(p for p in prompt_dir.iterdir() if p.is_dir() and _VERSION.match(p.name)):
-                    meta = _load_meta(version_dir)
-                    if meta.name != prompt_dir.name or meta.version != version_dir.name:
-                        raise PromptError(
-                            f"{version_dir / META_FILE}: name/version say {meta.name}@{meta.version} "
-                            f"but the folder is {prompt_dir.name}/{version_dir.name}"
-                        )
-                    found.setdefault(meta.name, {})[meta.version] = PromptVersion(
-                        meta, version_dir, hash_version_dir(version_dir), source
-                    )
+            for prompt_dir, versions in _scan_root(root, source).items():
+                found.setdefault(prompt_dir.name, {}).update(versions)
         self._versions = found
         return found
 
@@ -206,6 +208,12 @@ class PromptRegistry:
     def render(self, ref: str | PromptVersion, variables: Mapping[str, Any]) -> RenderedPrompt:
         """Fill a version's templates; a missing variable is a PromptError naming it."""
         version = self.get(ref) if isinstance(ref, str) else ref
+        missing = [name for name in version.meta.variables if name not in variables]
+        if missing:
+            raise PromptError(
+                f"{version.ref} needs the variable(s) {', '.join(missing)} "
+                f"(variables given: {', '.join(sorted(variables)) or 'none'})"
+            )
         env = _environment()
         messages: list[Message] = []
         for filename, role in (("system.j2", "system"), ("user.j2", "user")):
@@ -215,9 +223,18 @@ class PromptRegistry:
             try:
                 text = env.from_string(path.read_text(encoding="utf-8")).render(**variables)
             except UndefinedError as exc:
-                raise PromptError(f"{version.ref} {filename}: {exc.message} (variables given: {', '.join(sorted(variables))})") from None
+                given = ", ".join(sorted(variables)) or "none"
+                raise PromptError(f"{version.ref} {filename}: {exc.message} (variables given: {given})") from None
+            except TemplateSyntaxError as exc:
+                raise PromptError(
+                    f"{version.ref} {filename} line {exc.lineno}: template syntax error: {exc.message}"
+                ) from None
             except TemplateError as exc:
                 raise PromptError(f"{version.ref} {filename}: template error: {exc}") from None
+            except Exception as exc:
+                # A template that divides by zero or calls a filter wrongly is a
+                # broken prompt, reported like one rather than as a traceback.
+                raise PromptError(f"{version.ref} {filename}: template failed: {type(exc).__name__}: {exc}") from None
             messages.append(Message(role="system" if role == "system" else "user", content=text.strip() + "\n"))
         return RenderedPrompt(
             name=version.meta.name,
@@ -247,20 +264,87 @@ class PromptRegistry:
         return "".join(chunks)
 
     def check_locks(self) -> list[str]:
-        """Problems with released versions: missing from the lock, or edited since."""
+        """Problems with released versions: missing from the lock, edited since, or gone."""
         problems: list[str] = []
+        prompt_dirs: set[Path] = set()
         for version in self.all():
-            lock = read_lock(version.path.parent)
-            pinned = lock.get(version.meta.version)
-            if version.meta.status == "released":
-                if pinned is None:
-                    problems.append(f"{version.ref} is released but not pinned in {LOCK_FILE}")
-                elif pinned != version.sha256:
-                    problems.append(
-                        f"{version.ref} was released with sha256 {pinned[:12]} but its files now hash to "
-                        f"{version.sha256[:12]}; released prompts are immutable, make a new version"
-                    )
+            prompt_dirs.add(version.path.parent)
+            pinned = read_lock(version.path.parent).get(version.meta.version)
+            if pinned is None:
+                if version.meta.status == "released":
+                    problems.append(f"{version.ref} is released but not pinned in {version.path.parent / LOCK_FILE}")
+            elif pinned != version.sha256:
+                # Checked whatever the status says: flipping a release back to
+                # draft is itself an edit of a released version.
+                problems.append(
+                    f"{version.ref} was released with sha256 {pinned[:12]} but its files now hash to "
+                    f"{version.sha256[:12]}; released prompts are immutable, make a new version"
+                )
+        for prompt_dir in sorted(prompt_dirs):
+            # Looked up on disk: a version shadowed by a user's folder is not gone.
+            missing = [v for v in read_lock(prompt_dir) if not (prompt_dir / v).is_dir()]
+            for gone in sorted(missing, key=version_key):
+                problems.append(
+                    f"{prompt_dir.name}@{gone} is pinned in {prompt_dir / LOCK_FILE} but its folder is gone"
+                )
         return problems
+
+
+def lock_released(root: Path, *, force: bool = False) -> list[str]:
+    """Pin every released version under ``root`` in its prompt's lock file; returns what was done.
+
+    A pin that would change is refused with a PromptError (nothing is written)
+    unless ``force``: a released prompt is immutable, and a change is a new version.
+    """
+    plans: list[tuple[Path, dict[str, str]]] = []
+    done: list[str] = []
+    refused: list[str] = []
+    for prompt_dir, versions in _scan_root(root, str(root)).items():
+        lock = read_lock(prompt_dir)
+        updated = dict(lock)
+        for version in sorted(versions.values(), key=lambda v: version_key(v.meta.version)):
+            if version.meta.status != "released":
+                continue
+            pinned = lock.get(version.meta.version)
+            if pinned == version.sha256:
+                done.append(f"{version.ref} already pinned ({version.sha256[:12]})")
+                continue
+            if pinned is not None and not force:
+                refused.append(f"{version.ref} (pinned {pinned[:12]}, files now {version.sha256[:12]})")
+                continue
+            verb = "re-pinned" if pinned is not None else "pinned"
+            done.append(f"{version.ref} {verb} at {version.sha256[:12]}")
+            updated[version.meta.version] = version.sha256
+        if updated != lock:
+            plans.append((prompt_dir, updated))
+    if refused:
+        raise PromptError(
+            "refusing to change the pin of released version(s) "
+            + "; ".join(refused)
+            + ": released prompts are immutable, make a new version (or pass --force to re-pin)"
+        )
+    for prompt_dir, updated in plans:
+        write_lock(prompt_dir, updated)
+    return done
+
+
+def _scan_root(root: Path, source: str) -> dict[Path, dict[str, PromptVersion]]:
+    """Every version under one prompts folder, by prompt folder then version."""
+    found: dict[Path, dict[str, PromptVersion]] = {}
+    if not root.is_dir():
+        return found
+    for prompt_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        for version_dir in sorted(p for p in prompt_dir.iterdir() if p.is_dir() and _VERSION.match(p.name)):
+            meta = _load_meta(version_dir)
+            if meta.name != prompt_dir.name or meta.version != version_dir.name:
+                raise PromptError(
+                    f"{version_dir / META_FILE}: name/version say {meta.name}@{meta.version} "
+                    f"but the folder is {prompt_dir.name}/{version_dir.name}"
+                )
+            found.setdefault(prompt_dir, {})[meta.version] = PromptVersion(
+                meta, version_dir, hash_version_dir(version_dir), source
+            )
+    return found
 
 
 def _load_meta(version_dir: Path) -> PromptMeta:

@@ -8,6 +8,7 @@ are checked again on dates by :mod:`onboard_llm.scheduling`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterator
@@ -75,7 +76,7 @@ class _Checker:
             self.day(f"weekly_plan[{i}].start_day", w.start_day)
             self.day(f"weekly_plan[{i}].end_day", w.end_day)
             if w.end_day < w.start_day:
-                self.add("day_range", f"weekly_plan[{i}]", "end_day is before start_day")
+                self.add("day_range", f"weekly_plan[{i}]", "end_day is before start_day; swap them or fix one")
         for i, mt in enumerate(p.meetings):
             self.day(f"meetings[{i}].day", mt.day)
             if mt.repeat_until_day is not None:
@@ -92,9 +93,15 @@ class _Checker:
         phases = list(self.plan.phases)
         for i, ph in enumerate(phases):
             if ph.end_day < ph.start_day:
-                self.add("phases", f"phases[{i}]", f"phase '{ph.name}' ends (day {ph.end_day}) before it starts (day {ph.start_day})")
+                self.add(
+                    "phases",
+                    f"phases[{i}]",
+                    f"phase '{ph.name}' ends (day {ph.end_day}) before it starts (day {ph.start_day})",
+                )
         if phases and phases[0].start_day != 1:
-            self.add("phases", "phases[0].start_day", f"the first phase must start on day 1, not day {phases[0].start_day}")
+            self.add(
+                "phases", "phases[0].start_day", f"the first phase must start on day 1, not day {phases[0].start_day}"
+            )
         for i in range(1, len(phases)):
             prev, cur = phases[i - 1], phases[i]
             if cur.start_day != prev.end_day + 1:
@@ -103,10 +110,15 @@ class _Checker:
                     "phases",
                     f"phases[{i}].start_day",
                     f"phase '{cur.name}' starts on day {cur.start_day} and {gap} phase '{prev.name}' "
-                    f"(ends day {prev.end_day}); phases must be ordered and contiguous, so start it on day {prev.end_day + 1}",
+                    f"(ends day {prev.end_day}); phases must be ordered and contiguous, "
+                    f"so start it on day {prev.end_day + 1}",
                 )
         if self.generated and phases and phases[-1].end_day != PLAN_DAYS:
-            self.add("phases", f"phases[{len(phases) - 1}].end_day", f"the last phase must end on day {PLAN_DAYS}, not day {phases[-1].end_day}")
+            self.add(
+                "phases",
+                f"phases[{len(phases) - 1}].end_day",
+                f"the last phase must end on day {PLAN_DAYS}, not day {phases[-1].end_day}",
+            )
         for i, ph in enumerate(phases):
             for j, ms in enumerate(ph.milestones):
                 if not ph.start_day <= ms.day <= ph.end_day:
@@ -122,7 +134,7 @@ class _Checker:
                         "task_in_phase",
                         f"phases[{i}].tasks[{j}].due_day",
                         f"task '{t.title}' is due on day {t.due_day}, outside its phase '{ph.name}' "
-                        f"(days {ph.start_day}-{ph.end_day})",
+                        f"(days {ph.start_day}-{ph.end_day}); move the due day or the task",
                     )
 
     # -- ids and dependencies --------------------------------------------------
@@ -139,19 +151,32 @@ class _Checker:
         items += [(f"communications[{i}]", c.id, []) for i, c in enumerate(self.plan.communications)]
         for path, item_id, _ in items:
             if item_id in seen:
-                self.add("ids", f"{path}.id", f"id '{item_id}' is already used by {seen[item_id]}; ids must be unique")
+                self.add(
+                    "ids", f"{path}.id", f"id '{item_id}' is already used by {seen[item_id]}; ids must be unique"
+                )
             else:
                 seen[item_id] = path
         for path, item_id, depends in items:
-            deps[item_id] = depends
+            # A self-dependency is reported below on its own; keep it out of the cycle search.
+            deps[item_id] = [d for d in depends if d != item_id]
             for dep in depends:
                 if dep == item_id:
-                    self.add("depends_on", f"{path}.depends_on", f"'{item_id}' depends on itself")
+                    self.add(
+                        "depends_on", f"{path}.depends_on", f"'{item_id}' depends on itself; remove it from depends_on"
+                    )
                 elif dep not in seen:
-                    self.add("depends_on", f"{path}.depends_on", f"'{dep}' is not the id of any milestone or task")
+                    self.add(
+                        "depends_on",
+                        f"{path}.depends_on",
+                        f"'{dep}' is not the id of any milestone or task; use an existing id or remove it",
+                    )
         cycle = _find_cycle(deps)
         if cycle:
-            self.add("depends_on", "phases", "dependency cycle: " + " -> ".join(cycle))
+            self.add(
+                "depends_on",
+                "phases",
+                "dependency cycle: " + " -> ".join(cycle) + "; remove one of these dependencies",
+            )
 
     # -- owners ----------------------------------------------------------------
 
@@ -191,7 +216,9 @@ class _Checker:
         for i, s in enumerate(self.plan.stakeholders):
             key = s.name.strip().lower()
             if key in seen:
-                self.add("stakeholders", f"stakeholders[{i}].name", f"stakeholder '{s.name}' is listed twice")
+                self.add(
+                    "stakeholders", f"stakeholders[{i}].name", f"stakeholder '{s.name}' is listed twice; list each once"
+                )
             seen.add(key)
 
     # -- metrics, provenance, grounding ------------------------------------------
@@ -200,10 +227,16 @@ class _Checker:
         for i, m in enumerate(self.plan.success_metrics):
             if not math.isfinite(m.target):
                 self.add("metric_target", f"success_metrics[{i}].target", "target must be a finite number")
+            if m.baseline is not None and not math.isfinite(m.baseline):
+                self.add(
+                    "metric_target", f"success_metrics[{i}].baseline", "baseline must be a finite number, or null"
+                )
 
     def provenance(self) -> None:
         quoted: list[tuple[str, str | None, str]] = []
-        quoted += [(f"success_metrics[{i}]", m.source_quote, m.provenance) for i, m in enumerate(self.plan.success_metrics)]
+        quoted += [
+            (f"success_metrics[{i}]", m.source_quote, m.provenance) for i, m in enumerate(self.plan.success_metrics)
+        ]
         quoted += [(f"stated_goals[{i}]", g.source_quote, g.provenance) for i, g in enumerate(self.plan.stated_goals)]
         quoted += [(f"risks[{i}]", r.source_quote, r.provenance) for i, r in enumerate(self.plan.risks)]
         for path, quote, prov in quoted:
@@ -256,38 +289,72 @@ class _Checker:
                 self.add(
                     "agenda",
                     f"meetings[{i}].agenda",
-                    f"agenda of '{mt.title}' adds up to {planned} minutes but the meeting lasts {mt.duration_minutes}",
+                    f"agenda of '{mt.title}' adds up to {planned} minutes but the meeting lasts "
+                    f"{mt.duration_minutes}; shorten the agenda or lengthen the meeting",
                 )
             if mt.repeat_every_days is not None and (mt.repeat_until_day is None or mt.repeat_until_day < mt.day):
-                self.add("meetings", f"meetings[{i}].repeat_until_day", "a repeating meeting needs repeat_until_day on or after its first day")
+                self.add(
+                    "meetings",
+                    f"meetings[{i}].repeat_until_day",
+                    "a repeating meeting needs repeat_until_day on or after its first day",
+                )
         for kind, day in REVIEW_DAYS.items():
             idx = by_kind.get(kind, [])
             if not idx:
                 self.add("reviews", "meetings", f"add a '{kind}' meeting on day {day}")
             for i in idx:
                 if meetings[i].day != day:
-                    self.add("reviews", f"meetings[{i}].day", f"the {kind} meeting must be on day {day}, not day {meetings[i].day}")
+                    self.add(
+                        "reviews",
+                        f"meetings[{i}].day",
+                        f"the {kind} meeting must be on day {day}, not day {meetings[i].day}",
+                    )
         kickoffs = by_kind.get("kickoff", [])
         if len(kickoffs) != 1:
             self.add("kickoff", "meetings", f"the plan needs exactly one 'kickoff' meeting, found {len(kickoffs)}")
         for i in kickoffs:
             if meetings[i].day > KICKOFF_MAX_DAY:
-                self.add("kickoff", f"meetings[{i}].day", f"kickoff is on day {meetings[i].day}; hold it within 3 business days of the start (day {KICKOFF_MAX_DAY} at the latest)")
+                self.add(
+                    "kickoff",
+                    f"meetings[{i}].day",
+                    f"kickoff is on day {meetings[i].day}; hold it within 3 business days of the start "
+                    f"(day {KICKOFF_MAX_DAY} at the latest)",
+                )
         handoffs = by_kind.get("internal_handoff", [])
         if not handoffs:
-            self.add("handoff", "meetings", f"add an 'internal_handoff' meeting on day 1 or {HANDOFF_MAX_DAY} (within 1 business day)")
+            self.add(
+                "handoff",
+                "meetings",
+                f"add an 'internal_handoff' meeting on day 1 or {HANDOFF_MAX_DAY} (within 1 business day)",
+            )
         for i in handoffs:
             if meetings[i].day > HANDOFF_MAX_DAY:
-                self.add("handoff", f"meetings[{i}].day", f"the internal handoff is on day {meetings[i].day}; hold it within 1 business day (day {HANDOFF_MAX_DAY} at the latest)")
+                self.add(
+                    "handoff",
+                    f"meetings[{i}].day",
+                    f"the internal handoff is on day {meetings[i].day}; hold it within 1 business day "
+                    f"(day {HANDOFF_MAX_DAY} at the latest)",
+                )
         if kickoffs:
             kickoff_day = meetings[kickoffs[0]].day
-            recaps = [c for c in self.plan.communications if c.kind == "kickoff_recap"]
+            recaps = [(i, c) for i, c in enumerate(self.plan.communications) if c.kind == "kickoff_recap"]
             if not recaps:
-                self.add("recap", "communications", f"add a 'kickoff_recap' communication on day {kickoff_day} or {kickoff_day + 1} (within 24 hours of the kickoff)")
-            for c in recaps:
+                self.add(
+                    "recap",
+                    "communications",
+                    f"add a 'kickoff_recap' communication on day {kickoff_day} or {kickoff_day + 1} "
+                    "(within 24 hours of the kickoff)",
+                )
+            for i, c in recaps:
                 if c.send_day not in (kickoff_day, kickoff_day + 1):
-                    self.add("recap", "communications", f"the kickoff recap goes out on day {c.send_day}; send it on day {kickoff_day} or {kickoff_day + 1}")
-            self.weekly(kickoff_day)
+                    self.add(
+                        "recap",
+                        f"communications[{i}].send_day",
+                        f"the kickoff recap goes out on day {c.send_day}; send it on day {kickoff_day} "
+                        f"or {kickoff_day + 1}",
+                    )
+        # Without a kickoff the check-in cadence is still checked (from day 1), so one re-ask can fix both.
+        self.weekly(meetings[kickoffs[0]].day if kickoffs else 1)
 
     def weekly(self, kickoff_day: int) -> None:
         touch = sorted(
@@ -300,16 +367,21 @@ class _Checker:
             }
         )
         if not any(mt.kind == "check_in" for mt in self.plan.meetings):
-            self.add("check_ins", "meetings", "add weekly 'check_in' meetings (repeat_every_days 7) from the first week to day 90")
+            self.add(
+                "check_ins",
+                "meetings",
+                "add weekly 'check_in' meetings (repeat_every_days 7) from the first week to day 90",
+            )
             return
         end = PLAN_DAYS if self.generated else max(touch, default=kickoff_day)
         points = [*touch, end] if not touch or touch[-1] < end else touch
-        for a, b in zip(points, points[1:], strict=False):
+        for a, b in itertools.pairwise(points):
             if b - a > CHECK_IN_MAX_GAP:
                 self.add(
                     "check_ins",
                     "meetings",
-                    f"no check-in between day {a} and day {b}; keep check-ins weekly (at most {CHECK_IN_MAX_GAP} days apart) until day {end}",
+                    f"no check-in between day {a} and day {b}; keep check-ins weekly "
+                    f"(at most {CHECK_IN_MAX_GAP} days apart) until day {end}",
                 )
                 break
 

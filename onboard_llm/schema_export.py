@@ -27,15 +27,32 @@ SCHEMA_FILES: dict[str, type[BaseModel]] = {
 }
 
 
+#: Keywords whose value is a map of names to subschemas, a list of subschemas,
+#: or one subschema. Only these are walked as schemas: a model field may be
+#: called "title", "default" or "format", and a property name is not a keyword.
+_SCHEMA_MAPS = frozenset({"properties", "$defs", "definitions", "patternProperties"})
+_SCHEMA_LISTS = frozenset({"anyOf", "oneOf", "allOf", "prefixItems"})
+_SCHEMA_SINGLE = frozenset({"items", "additionalProperties", "not", "contains"})
+
+
 def _strict(node: Any) -> Any:
-    if isinstance(node, list):
-        return [_strict(item) for item in node]
     if not isinstance(node, dict):
         return node
     if "$ref" in node:
         # Keywords beside a $ref are ignored or refused by strict validators.
         return {"$ref": node["$ref"]}
-    out = {k: _strict(v) for k, v in node.items() if k not in _DROP}
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _DROP:
+            continue
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: _strict(sub) for name, sub in value.items()}
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
+            out[key] = [_strict(sub) for sub in value]
+        elif key in _SCHEMA_SINGLE and isinstance(value, dict):
+            out[key] = _strict(value)
+        else:
+            out[key] = value
     if node.get("type") == "object" or "properties" in node:
         props = out.get("properties", {})
         out["type"] = "object"
@@ -80,26 +97,32 @@ def write_schema_files(folder: Path | None = None) -> list[Path]:
 def strict_mode_problems(schema: dict[str, Any], path: str = "#") -> list[str]:
     """Where a schema breaks the strict structured-output rules; empty when it complies."""
     problems: list[str] = []
-    if isinstance(schema, dict):
-        if "properties" in schema:
-            props = schema["properties"]
-            if schema.get("additionalProperties") is not False:
-                problems.append(f"{path}: additionalProperties must be false")
-            missing = set(props) - set(schema.get("required", []))
-            if missing:
-                problems.append(f"{path}: properties not required: {sorted(missing)}")
-        for bad in _DROP & set(schema):
-            if not (bad == "title" and path == "#"):
-                problems.append(f"{path}: keyword '{bad}' is not allowed in strict mode")
-        if "$ref" in schema and len(schema) > 1:
-            problems.append(f"{path}: $ref must stand alone")
-        for key, value in schema.items():
-            if key in ("properties", "$defs"):
-                for name, sub in value.items():
-                    problems += strict_mode_problems(sub, f"{path}/{key}/{name}")
-            elif isinstance(value, dict):
-                problems += strict_mode_problems(value, f"{path}/{key}")
-            elif isinstance(value, list):
-                for i, sub in enumerate(value):
-                    problems += strict_mode_problems(sub, f"{path}/{key}/{i}")
+    if not isinstance(schema, dict):
+        return [f"{path}: a schema must be an object, not {type(schema).__name__}"]
+    if path == "#" and schema.get("type") != "object":
+        problems.append("#: the top level must be an object schema")
+    if "$ref" in schema and len(schema) > 1:
+        problems.append(f"{path}: $ref must stand alone")
+    if schema.get("type") == "object" or "properties" in schema:
+        props = schema.get("properties")
+        if not isinstance(props, dict):
+            problems.append(f"{path}: an object must list its properties")
+            props = {}
+        if schema.get("additionalProperties") is not False:
+            problems.append(f"{path}: additionalProperties must be false")
+        missing = set(props) - set(schema.get("required", []))
+        if missing:
+            problems.append(f"{path}: properties not required: {sorted(missing)}")
+    for bad in sorted(_DROP & set(schema)):
+        if not (bad == "title" and path == "#"):
+            problems.append(f"{path}: keyword '{bad}' is not allowed in strict mode")
+    for key, value in schema.items():
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            for name, sub in value.items():
+                problems += strict_mode_problems(sub, f"{path}/{key}/{name}")
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
+            for i, sub in enumerate(value):
+                problems += strict_mode_problems(sub, f"{path}/{key}/{i}")
+        elif key in _SCHEMA_SINGLE and isinstance(value, dict):
+            problems += strict_mode_problems(value, f"{path}/{key}")
     return problems
