@@ -6,7 +6,21 @@ import math
 import re
 import unicodedata
 
-_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
+# Word processors turn quotes curly and hyphens into look-alikes (NFKC keeps U+2010 as it is).
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+    }
+)
 # A number may be glued to its unit ("4hrs", "24h", "30min"); a scale suffix counts only as a whole
 # word ("2.4M", "10k", "3 million"), so "30min" is 30, not 30 million.
 _NUMBER = re.compile(
@@ -49,7 +63,7 @@ def numbers_in(text: str) -> set[float]:
     return found
 
 
-def number_appears(value: float, text: str, *, rel_tol: float = 1e-6) -> bool:
+def number_appears(value: float, text: str, *, rel_tol: float = 1e-12) -> bool:
     """True when the value, or the value as a percentage fraction, is written in the text."""
     if not math.isfinite(value):
         return False
@@ -57,4 +71,5 @@ def number_appears(value: float, text: str, *, rel_tol: float = 1e-6) -> bool:
     wanted = {value}
     if 0 < abs(value) <= 1:
         wanted.add(value * 100)  # 0.8 in the plan for "80%" in the notes
+    # The tolerance only absorbs float noise (0.8 * 100); a looser one makes 999,999 "appear" for 1,000,000.
     return any(math.isclose(w, c, rel_tol=rel_tol, abs_tol=1e-9) for w in wanted for c in candidates)

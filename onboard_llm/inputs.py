@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
 
 from onboard_llm.calendar import BusinessCalendar, default_start_date
+from onboard_llm.dates import start_date_in
 from onboard_llm.errors import BadInputError
 from onboard_llm.schema import _enum_token
 
@@ -103,6 +104,8 @@ class HandoffInput(BaseModel):
     context: OnboardingContext
     #: True when the start date was not given and defaults to the next business day.
     start_date_assumed: bool = False
+    #: The words of the notes the start date was read from, when it came from there.
+    start_date_from_notes: str | None = None
 
     @property
     def start_date(self) -> dt.date:
@@ -216,7 +219,13 @@ def build_handoff(
     if context is not None:
         explicit = context if isinstance(context, OnboardingContext) else parse_context(context, "context")
         merged = merged.merged(explicit)
+    from_notes = None
+    if merged.start_date is None and (stated := start_date_in(body, today or dt.date.today())):
+        merged = merged.model_copy(update={"start_date": stated[0]})
+        from_notes = stated[1]
     assumed = merged.start_date is None
     if assumed:
         merged = merged.model_copy(update={"start_date": default_start_date(today, calendar)})
-    return HandoffInput(notes=body.strip("\n"), context=merged, start_date_assumed=assumed)
+    return HandoffInput(
+        notes=body.strip("\n"), context=merged, start_date_assumed=assumed, start_date_from_notes=from_notes
+    )

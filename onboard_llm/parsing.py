@@ -1,10 +1,13 @@
 """From a model's raw answer to a validated plan draft, or to errors a model can fix.
 
 The steps: find the JSON (code fences, prose around it), load it (repairing
-what json-repair can: trailing commas, single quotes, truncation), normalise
-what is unambiguous (camelCase keys, "31-60" where a day is expected, "85%"
-where a number is), drop keys the contract does not know, then validate the
-schema and the domain rules. Nothing here calls a provider.
+what json-repair can: trailing commas, single quotes, comments, Python
+literals, truncation; curly quotes are straightened first), normalise what is
+unambiguous (camelCase keys, "31-60" where a day is expected, "85%" where a
+number is, "High" where "high" is), drop keys the contract does not know, then
+validate the schema and the domain rules. A repair that changes what was
+written leaves a warning.
+Nothing here calls a provider.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from onboard_llm.schema import PlanDraft, _enum_token
 Stage = Literal["ok", "no_json", "schema", "domain"]
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_-]*)[ \t]*\r?\n(.*?)(?:```|\Z)", re.DOTALL)
-_RANGE = re.compile(r"^\s*(?:days?\s*)?(-?\d+)\s*(?:-|–|—|to|\.\.)\s*(-?\d+)\s*$", re.IGNORECASE)
+_RANGE = re.compile(
+    r"^\s*(?:days?\s*)?(\d+)\s*(?:-|–|—|to|through|\.\.)\s*(?:days?\s*)?(\d+)\s*$", re.IGNORECASE
+)
 _NUMBER_TEXT = re.compile(
     r"^\s*(?P<day>days?\s+)?(?P<cur>[$€£])?\s*[~≈]?\s*(?P<num>-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)"
     r"\s*(?P<unit>[^\d]*?)\s*$",
@@ -40,6 +45,9 @@ _MINUTE_UNITS = frozenset({"", "m", "min", "mins", "minute", "minutes"})
 _WEEK_UNITS = frozenset({"w", "wk", "wks", "week", "weeks"})
 _HOUR_UNITS = frozenset({"h", "hr", "hrs", "hour", "hours"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_CURLY_KEY = re.compile(r"[{,]\s*\u201c[^\u201d\n]*\u201d\s*:")
+_CURLY_OPEN = re.compile(r"(?<=[{\[,:])(\s*)\u201c")
+_CURLY_CLOSE = re.compile(r"\u201d(?=\s*[,:}\]])")
 _WRAPPERS = ("plan", "plan_draft", "onboarding_plan", "data", "result", "output")
 _START_FIELDS = frozenset({"start_day"})
 
@@ -116,19 +124,46 @@ def extract_json_text(text: str) -> str | None:
     return max(candidates, key=len) if candidates else None
 
 
+def _straighten_quotes(text: str) -> str | None:
+    """The text with curly quotes used as JSON delimiters made straight, or None when there are none.
+
+    json-repair reads “key”: “a, b” as the string "a" followed by junk, losing
+    the rest silently, so delimiters are fixed first; curly quotes inside a
+    string ("he said “hi” twice") are not next to JSON punctuation and stay.
+    """
+    if not _CURLY_KEY.search(text):
+        return None
+    text = _CURLY_OPEN.sub(r'\1"', text)
+    return _CURLY_CLOSE.sub('"', text)
+
+
 def load_json(text: str) -> tuple[Any, list[str]]:
     """Parse JSON, falling back to json-repair; returns the object and the repairs made."""
     try:
         return json.loads(text), []
     except json.JSONDecodeError as exc:
         first_error = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
-    repaired = json_repair.loads(text)
+    except RecursionError:
+        return None, ["the JSON is nested too deeply to read; reply with the plan as one JSON object"]
+    notes: list[str] = []
+    straight = _straighten_quotes(text)
+    if straight is not None:
+        notes.append("replaced curly quotes around keys and strings with straight ones")
+        text = straight
+        try:
+            return json.loads(text), notes
+        except (json.JSONDecodeError, RecursionError):
+            pass
+    try:
+        repaired = json_repair.loads(text)
+    except (RecursionError, ValueError):  # json-repair is best effort; a crash here is just "unreadable"
+        repaired = None
     if repaired in ("", None) or not isinstance(repaired, dict | list):
         return None, [f"not valid JSON ({first_error}) and not repairable"]
     note = f"repaired malformed JSON ({first_error})"
     if not text.rstrip().endswith("}"):
         note += "; the answer looked cut off, so missing brackets were closed"
-    return repaired, [note]
+    return repaired, [*notes, note]
 
 
 # -- normalising against the contract -----------------------------------------
@@ -242,9 +277,9 @@ def normalize(data: Any, model: type[BaseModel], path: str, warnings: list[str])
             if isinstance(item, type) and issubclass(item, BaseModel):
                 value = [normalize(v, item, f"{where}[{i}].", warnings) for i, v in enumerate(value)]
             elif item is str:
-                # A list of strings sometimes arrives as one comma-separated string.
-                value = [str(v) if isinstance(v, int | float) else v for v in value]
-        elif item is not None and isinstance(value, str) and _unwrap(item) is str:
+                value = [str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for v in value]
+        elif item is not None and isinstance(value, str) and item is str:
+            # A list of strings sometimes arrives as one comma-separated string.
             value = [part.strip() for part in re.split(r"[;,]", value) if part.strip()]
             warnings.append(f"{where}: split a string into a list")
         elif typing.get_origin(annotation) is Literal and isinstance(value, str):

@@ -168,6 +168,11 @@ class _Generation:
     def finish(self, provider: Provider, calendar: BusinessCalendar) -> PlanResult:
         assert self.last is not None and self.last.draft is not None
         warnings = list(self.last.warnings)
+        if self.handoff.start_date_from_notes:
+            warnings.append(
+                f"start date {self.handoff.start_date.isoformat()} read from the notes "
+                f"('{self.handoff.start_date_from_notes}'); pass --start-date to override"
+            )
         draft = _apply_context(self.last.draft, self.handoff, warnings)
         plan = schedule(draft, self.handoff.start_date, calendar)
         warnings += timing_issues(plan, calendar)

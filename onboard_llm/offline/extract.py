@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from onboard_llm.grounding import appears_in, number_appears
 from onboard_llm.inputs import HandoffInput
-from onboard_llm.offline.people import Person, PeopleFinder
+from onboard_llm.offline.people import ORG_WORDS, Person, PeopleFinder
 from onboard_llm.offline.text import Sentence, find_dates, sentences, units
 
 #: Tools and systems a handoff commonly names, by how the notes usually spell them.
@@ -23,7 +23,7 @@ KNOWN_TOOLS = (
     "Gusto", "Rippling", "Greenhouse", "Lever", "Okta", "Entra ID", "Azure AD", "Active Directory", "Google Workspace",
     "Google sign-in", "OneLogin", "Ping Identity", "Slack", "Microsoft Teams", "Teams", "Zoom", "Webex", "Zendesk",
     "Freshdesk", "Intercom", "ServiceNow", "Jira", "Confluence", "Asana", "Monday.com", "Trello", "Smartsheet",
-    "Snowflake", "BigQuery", "Databricks", "Redshift", "Tableau", "Power BI", "Looker", "Excel", "Google Sheets",
+    "Microsoft Entra ID", "Ellucian Banner", "Snowflake", "BigQuery", "Databricks", "Redshift", "Tableau", "Power BI", "Looker", "Excel", "Google Sheets",
     "Epic", "Cerner", "athenahealth", "Meditech", "ezyVet", "Shopify Plus", "Shopify", "Magento", "BigCommerce",
     "Klaviyo", "Mailchimp", "Marketo", "Pardot", "Aircall", "Twilio", "RingCentral", "Five9", "Genesys Cloud",
     "Genesys", "Stripe", "Adyen", "QuickBooks", "Xero", "Sage Intacct", "Sage 300 CRE", "Sage", "Coupa", "Concur",
@@ -66,7 +66,11 @@ _TARGET_CUE = re.compile(
 )
 _BASELINE_CUE = re.compile(r"\b(?:today|now|currently|current|baseline|we are at|we're at|is about|is at|at present|avg|average|takes about|roughly)\b", re.I)
 _RELATIVE = re.compile(r"\b(?:down|cut|reduce\w*|lower\w*|up|increase\w*|grow\w*|improve\w*)\b(?:\s+\w+){0,2}\s+(?:by\s+)?$", re.I)
-_NOT_A_METRIC = re.compile(r"\b(?:ARR|amount|contract|term|discount|seats? plus|licen[cs]es?|year term|employees|ago|years? old)\b", re.I)
+_NOT_A_METRIC = re.compile(
+    r"\b(?:ARR|amount|contract|term|discount|seats? plus|licen[cs]es?|year term|employees|ago|years? old|signed|per year|a year|"
+    r"annual|renewal|invoice|price|pricing)\b",
+    re.I,
+)
 _GOAL_HEADINGS = ("why they bought", "success looks like", "goals", "what they want", "success criteria", "outcomes", "objectives")
 _PROMISE = re.compile(
     r"\b(?:promis\w*|told (?:them|him|her|victor|\w+) (?:we|it|that|the)|i told|i may have told|said it would|"
@@ -242,10 +246,17 @@ def _metric_name(sentence: str, first: _Quantity, label: str | None) -> str:
     if label:
         return label
     prefix = sentence[: first.start]
-    prefix = re.split(r"[:;(]|\bwants?\b|\btarget\b|\bgoal\b", prefix)[-1] if re.search(r"[:;(]", prefix) else prefix
-    words = re.findall(r"[A-Za-z][\w'/-]*", prefix)
-    while words and _FILLER.match(words[0] + " "):
-        words.pop(0)
+    clauses = [c for c in re.split(r"[:;(,]|\bwhich\b|\bwhere\b|\bwants?\b|\btarget\b|\bgoal\b", prefix)]
+    words: list[str] = []
+    for clause in reversed(clauses):
+        clause = re.sub(r"^.*?\b(?:cares? (?:most )?about|focused on|worried about|talked about|is about)\s+", "", clause)
+        words = re.findall(r"[A-Za-z][\w'/-]*", clause)
+        while words and _FILLER.match(words[0] + " "):
+            words.pop(0)
+        while words and words[-1].lower() in {"is", "are", "was", "were", "sits", "runs", "run", "at", "currently", "today"}:
+            words.pop()
+        if words:
+            break
     stop = {"is", "are", "was", "were", "be", "and", "avg", "average", "about", "roughly", "around", "in", "at", "to", "under", "from", "of", "it", "by", "takes", "hit"}
     while words and words[-1].lower() in stop:
         words.pop()
@@ -337,6 +348,10 @@ def extract_metric(sentence: Sentence, start: dt.date, source: str, provenance: 
     ):
         # "Close in 6 business days. We are at 11 today." — the headline number is the goal.
         target = qs[0]
+    if goal_said and target is not None and not relative:
+        later = [q for q in qs if q.start > target.start and q.unit == target.unit and q.unit is not None]
+        if later and re.search(r"\b(?:to|goal|target|want\w*|get|reach|by)\b", text[target.end : later[-1].start], re.I):
+            baseline, target = target, later[-1]
     if target is None:
         return None
     if baseline is target:
@@ -369,6 +384,11 @@ def extract_metric(sentence: Sentence, start: dt.date, source: str, provenance: 
 # -- the whole read -------------------------------------------------------------------
 
 
+_ORG_NAME = re.compile(
+    r"\b(?:[A-Z][\w&'.-]*\s+){1,4}(?:" + "|".join(sorted((w.capitalize() for w in ORG_WORDS), key=len, reverse=True)) + r")\b"
+)
+
+
 def _company(handoff: HandoffInput) -> str | None:
     if handoff.context.company:
         return handoff.context.company
@@ -377,7 +397,17 @@ def _company(handoff: HandoffInput) -> str | None:
         r"^#+\s*(?:Handoff(?: call)?:?\s*)?(?P<v>[A-Z][\w&.' ]+?)\s*(?:\s[-/|–]|handoff)",
     ):
         if m := re.search(pattern, handoff.notes, re.I | re.M):
-            return m.group("v").strip(" *")
+            value = m.group("v").strip(" *")
+            if not re.fullmatch(r"(?i)internal|notes|handoff|summary|minutes|meeting.*", value):
+                return value
+    # Otherwise the organisation named most often: "Westfield Credit Union", "Ironbark Builders".
+    counts: dict[str, int] = {}
+    for m in _ORG_NAME.finditer(handoff.notes):
+        name = re.sub(r"^(?:The|At|For|From|With|And)\s+", "", m.group(0)).strip()
+        if len(name.split()) >= 2 and name.split()[0].lower() not in ORG_WORDS:
+            counts[name] = counts.get(name, 0) + 1
+    if counts:
+        return max(counts, key=lambda k: (counts[k], -handoff.notes.find(k)))
     return None
 
 
@@ -395,7 +425,11 @@ def _tools(sents: list[Sentence], source: str) -> list[Tool]:
     found: dict[str, Tool] = {}
     for s in sents:
         names = [t for t in KNOWN_TOOLS if re.search(rf"(?<![\w-]){re.escape(t)}(?![\w-])", s.text)]
-        names += [m.group(1) for m in _TOOL_SUFFIX.finditer(s.text) if m.group(1).split()[0].lower() not in ("the", "our", "their", "this", "that", "standard")]
+        names += [
+            m.group(1) for m in _TOOL_SUFFIX.finditer(s.text)
+            if m.group(1).split()[0].lower() not in ("the", "our", "their", "this", "that", "standard")
+            and _capitalised_mid_sentence(m.group(1), source)
+        ]
         for name in names:
             # "SAP" inside "SAP S/4HANA", "Teams" inside "Microsoft Teams": keep the longest.
             if any(name != other and name in other for other in names) or not appears_in(name, source):
@@ -414,6 +448,11 @@ def _tools(sents: list[Sentence], source: str) -> list[Tool]:
             if key not in found or found[key].status == "core" and status in ("replaced", "competitor"):
                 found[key] = Tool(name, status, s.text)
     return list(found.values())
+
+
+def _capitalised_mid_sentence(name: str, source: str) -> bool:
+    """A proper noun shows up capitalised after a lower-case word at least once, not only at sentence starts."""
+    return bool(re.search(rf"[a-z,]\s+{re.escape(name)}\b", source)) and not name.endswith(".")
 
 
 def _windows_and_deadlines(sents: list[Sentence], start: dt.date) -> tuple[list[Window], list[Deadline]]:
@@ -466,7 +505,13 @@ def read_notes(handoff: HandoffInput) -> Facts:
     sents = sentences(notes)
     finder = PeopleFinder(csm=handoff.context.csm)
     finder.scan(notes)
-    people = [p for p in finder.result() if appears_in(p.name, source)]
+    company = _company(handoff)
+    people = [
+        p for p in finder.result()
+        if appears_in(p.name, source)
+        and not any(re.search(rf"\b{re.escape(tool)}\b", p.name) for tool in KNOWN_TOOLS)
+        and p.name.lower() not in (company or "").lower()
+    ]
 
     parts = units(notes)
     metrics: list[MetricFact] = []
@@ -525,7 +570,7 @@ def read_notes(handoff: HandoffInput) -> Facts:
     money = _unique(m.group(0) for m in re.finditer(r"\$\s?\d[\d,.]*\s?(?:[KkMm]\b|million)?(?:\s+ARR)?", notes))
     competitors = [t.name for t in tools if t.status == "competitor"]
     return Facts(
-        company=_company(handoff),
+        company=company,
         product=_product(handoff),
         people=people,
         tools=[t for t in tools if t.status != "competitor"],
@@ -568,7 +613,14 @@ def _goals(parts: list[Sentence], people: list[Person], metrics: list[MetricFact
                 rank = 1 + _RANK.get(by_name[speaker].role, 3) if speaker else 5
                 candidates.append((rank, GoalFact(categorize(quote + " " + part.text), quote, speaker)))
         if (part.heading.startswith(_GOAL_HEADINGS) or _GOAL_CUE.search(part.text)) and part.kind != "field":
-            if not _QUOTE.search(part.text) and len(part.text.split()) >= 5 and not _RISK.search(part.text):
+            if (
+                not _QUOTE.search(part.text)
+                and len(part.text.split()) >= 5
+                and not _RISK.search(part.text)
+                and not _CONSTRAINT.search(part.text)
+                and not _NOT_A_METRIC.search(part.text)
+                and not (part.author and by_name.get(part.author) and by_name[part.author].side == "vendor" and re.match(r"(?i)(?:we|i|our)\b", part.text))
+            ):
                 candidates.append((6, GoalFact(categorize(part.text), part.text, speaker)))
     chosen: list[GoalFact] = []
     for _, goal in sorted(candidates, key=lambda c: c[0]):

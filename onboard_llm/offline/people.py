@@ -74,6 +74,17 @@ _SENIOR = re.compile(
 )
 
 
+#: Last words that make a capitalised phrase an organisation, not a person.
+ORG_WORDS = frozenset(
+    """university college school district county city department office team union bank insurance mutual group holdings
+    inc llc ltd corp corporation company co builders construction seafood foods goods health healthcare hospital
+    hospitals clinic clinics systems solutions partners labs software technologies technology services capital
+    industries manufacturing motors energy pharma logistics markets media studio studios store stores advising center
+    centre network networks institute foundation agency airlines airways hotels resorts restaurants brewing farms
+    bakery dental vets veterinary animal outdoor federal credit""".split()
+)
+
+
 @dataclass
 class Person:
     """A person named in the notes."""
@@ -94,7 +105,7 @@ class Person:
 def looks_like_name(candidate: str) -> bool:
     """Two (or three) capitalised words that are not a title, a month or a product word."""
     words = candidate.replace("Dr. ", "").split()
-    if len(words) < 2:
+    if len(words) < 2 or words[-1].lower().strip(".") in ORG_WORDS:
         return False
     for word in words:
         bare = word.strip(".").lower()
@@ -134,11 +145,24 @@ _PATTERNS = (
     re.compile(rf"(?P<name>{NAME}),\s*(?P<title>(?:she's |he's |who is |our |their |the )*[A-Za-z][^,.;\n]{{2,60}})"),
     # "Their IT director, Paul Santangelo," / "CFO Victor Langley"
     re.compile(rf"(?P<title>\b[A-Z][A-Za-z]*(?:\s+[A-Za-z]+){{0,3}}),\s+(?P<name>{NAME})\b"),
+    # Chat exports: "Tess Calloway  10:42 AM" or "Tess Calloway:" at the start of a line
+    re.compile(rf"^(?P<name>{NAME})\s+\d{{1,2}}:\d\d\s*(?:[AaPp][Mm])?\b"),
+    re.compile(rf"^(?P<name>{NAME}):\s"),
+    # "with Colette Ward", "loop in Jonah Beck"
+    re.compile(rf"\b(?:with|from|cc|ping|loop in|looped in|meet|met|ask|asked|introduce|intro to|contact|email)\s+(?P<name>{NAME})\b(?!\s+(?:{'|'.join(['team', 'office', 'group'])}))"),
     # "Rebecca Tran runs third-party risk" / "Owen Feld (…) is the one"
     re.compile(
         rf"(?P<name>{NAME})\s+(?:runs|told|said|says|is|was|will|wants|asked|drove|liked|signed|owns|leads|manages|"
         r"thinks|guessed|mentioned|joined|needs|can't|cannot|works|came|may)\b"
     ),
+)
+
+
+_SINGLE = (
+    # "AE: Bram", "Bram (AE)", "Bram - account exec": a first name alone, only beside a title
+    re.compile(rf"(?P<label>\b[A-Za-z][A-Za-z /]{{1,30}}):\s*(?P<name>{_WORD})\b(?!\s+[A-Z])"),
+    re.compile(rf"\b(?P<name>{_WORD})\s*\((?P<title>[^)]{{2,40}})\)"),
+    re.compile(rf"\b(?P<name>{_WORD})\s+(?:-|–|—)\s+(?:our |their |the )?(?P<title>[A-Za-z][A-Za-z ]{{1,30}})"),
 )
 
 
@@ -149,9 +173,17 @@ class PeopleFinder:
         self.people: dict[str, Person] = {}
         self.csm = csm
 
-    def _add(self, name: str, title: str | None, email: str | None, position: int, label: str | None = None) -> None:
+    def _add(
+        self, name: str, title: str | None, email: str | None, position: int, label: str | None = None,
+        *, single: bool = False,
+    ) -> None:
         name = re.sub(r"\s+", " ", name.strip())
-        if not looks_like_name(name):
+        if single:
+            if name.lower() in NOT_NAME or name.lower() in TITLE_WORDS or name.lower() in ORG_WORDS:
+                return
+            if any(p.first_name == name for p in self.people.values()):
+                return  # already known by full name
+        elif not looks_like_name(name):
             return
         key = name.lower().replace("dr. ", "")
         person = self.people.get(key)
@@ -183,6 +215,20 @@ class PeopleFinder:
                         elif not _title_ok(label):
                             continue  # "Account Name: Pinecrest Animal Hospitals" is not a person
                     self._add(groups["name"], title, groups.get("email"), no, label)
+        for no, raw in enumerate(notes.splitlines()):
+            line = clean_line(raw).replace("**", "")
+            for pattern in _SINGLE:
+                for match in pattern.finditer(line):
+                    groups = match.groupdict()
+                    if re.search(r"[A-Z][a-z'-]+\.?\s*$", line[: match.start("name")]):
+                        continue  # the second half of a full name
+                    if any(p.name.split()[-1] == groups["name"] for p in self.people.values()):
+                        continue
+                    raw_title = groups.get("title") or groups.get("label") or ""
+                    title = _trim_title(raw_title)
+                    if not _title_ok(title) or title.lower() in PERSON_LABELS:
+                        continue
+                    self._add(groups["name"], title, None, no, single=True)
         if self.csm and looks_like_name(self.csm):
             self._add(self.csm, "Customer Success Manager", None, -1)
         self._assign(notes)

@@ -7,33 +7,14 @@ without rewriting anything inside them.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
+
+from onboard_llm.dates import DateMention, find_dates
 
 _LINE_PREFIX = re.compile(r"^\s*(?:>\s*)*(?:[-*•]\s+|\d+[.)]\s+|#+\s+)?(?:\*\*\[[^\]]*\]\s*[^*:]{1,40}:\*\*\s*)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')]?\s+(?=[\"“(]?[A-Z0-9])")
 _ABBREV = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Sr|Jr|St|vs|etc|e\.g|i\.e|approx|incl|Inc|Co|Ltd|No)\.$")
-_MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        [
-            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
-            ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
-            ("october", "oct"), ("november", "nov"), ("december", "dec"),
-        ]
-    )
-    for m in names
-}
-_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
-DATE_PATTERNS = (
-    re.compile(r"\b(?P<y>20\d\d)-(?P<m>\d\d)-(?P<d>\d\d)\b"),
-    re.compile(r"\b(?P<m>1[0-2]|0?[1-9])/(?P<d>3[01]|[12]\d|0?[1-9])(?:/(?P<y>(?:20)?\d\d))?\b"),
-    re.compile(
-        rf"\b(?P<mon>{_MONTH_RE})\.?\s+(?P<d>3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?(?:\s*[-–]\s*(?P<d2>3[01]|[12]\d|0?[1-9]))?(?:,?\s+(?P<y>20\d\d))?\b",
-        re.IGNORECASE,
-    ),
-)
 
 
 @dataclass(frozen=True)
@@ -46,14 +27,6 @@ class Sentence:
     heading: str  # the closest heading or label above it, lower-case
     kind: str = "text"  # text, bullet, quoted (an older e-mail), speech (a transcript turn), header, field
     author: str = ""  # who wrote this part of an e-mail thread, when known
-
-
-@dataclass(frozen=True)
-class DateMention:
-    value: dt.date
-    end: dt.date | None
-    text: str
-    start: int
 
 
 def clean_line(line: str) -> str:
@@ -141,41 +114,4 @@ def units(notes: str, max_len: int = 280) -> list[Sentence]:
     return out
 
 
-def _year_for(month: int, day: int, reference: dt.date) -> int:
-    # Notes rarely give the year; pick the one that puts the date nearest the reference.
-    best = reference.year
-    best_gap: int | None = None
-    for year in (reference.year - 1, reference.year, reference.year + 1):
-        try:
-            gap = abs((dt.date(year, month, day) - reference).days)
-        except ValueError:
-            continue
-        if best_gap is None or gap < best_gap:
-            best, best_gap = year, gap
-    return best
-
-
-def find_dates(text: str, reference: dt.date) -> list[DateMention]:
-    """Dates written in the text, years inferred near the reference date."""
-    found: list[DateMention] = []
-    taken: list[range] = []
-    for pattern in DATE_PATTERNS:
-        for match in pattern.finditer(text):
-            if any(match.start() in span for span in taken):
-                continue
-            groups = match.groupdict()
-            try:
-                month = _MONTHS[groups["mon"].lower()] if groups.get("mon") else int(groups["m"])
-                day = int(groups["d"])
-                year_text = groups.get("y")
-                if year_text:
-                    year = int(year_text) + (2000 if len(year_text) == 2 else 0)
-                else:
-                    year = _year_for(month, day, reference)
-                value = dt.date(year, month, day)
-                end = dt.date(year, month, int(groups["d2"])) if groups.get("d2") else None
-            except (ValueError, KeyError):
-                continue
-            found.append(DateMention(value, end, match.group(0), match.start()))
-            taken.append(range(match.start(), match.end()))
-    return sorted(found, key=lambda d: d.start)
+__all__ = ["DateMention", "Sentence", "clean_line", "find_dates", "sentences", "split_sentences", "units"]

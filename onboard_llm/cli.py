@@ -1,0 +1,259 @@
+"""The ``onboard`` command line: parse options, call the library, print.
+
+Errors the user can fix are printed on one line and exit with the code from
+the README's table (2 bad input, 1 generation failed); ``--debug`` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from onboard_llm.errors import BadInputError, OnboardError
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class OnboardGroup(click.Group):
+    """A click group that turns OnboardError into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OnboardError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+def _read_notes(source: str) -> tuple[str, str]:
+    """Notes text and a name for messages, from a file path or '-' for stdin."""
+    if source == "-":
+        stream = click.get_binary_stream("stdin")
+        if sys.stdin.isatty():
+            click.echo("Paste the handoff notes, then press Ctrl-D on an empty line:", err=True)
+        from onboard_llm.inputs import decode_notes
+
+        return decode_notes(stream.read(), "standard input"), "standard input"
+    path = Path(source)
+    if not path.exists():
+        raise BadInputError(f"notes file {source} does not exist")
+    if path.is_dir():
+        raise BadInputError(f"{source} is a folder; give a notes file, or - for standard input")
+    from onboard_llm.inputs import MAX_NOTES_BYTES, decode_notes
+
+    try:
+        size = path.stat().st_size
+        if size > MAX_NOTES_BYTES:
+            raise BadInputError(f"{source} is {size:,} bytes; handoff notes are limited to {MAX_NOTES_BYTES:,} bytes")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"cannot read {source}: {exc.strerror}") from None
+    return decode_notes(data, source), source
+
+
+def context_options(func: F) -> F:
+    """The onboarding-context flags shared by every command that takes notes."""
+    options = [
+        click.option("--context", "context_file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Onboarding context as a YAML or JSON file."),
+        click.option("--company", help="Customer company name."),
+        click.option("--industry", help="Customer industry."),
+        click.option("--size", help="Customer size, e.g. '850 employees'."),
+        click.option("--tier", "product_tier", help="Product and tier bought."),
+        click.option("--complexity", type=click.Choice(["low", "medium", "high"], case_sensitive=False),
+                     help="Implementation complexity."),
+        click.option("--start-date", help="Day 1 of the plan, YYYY-MM-DD (default: next business day)."),
+        click.option("--csm", help="Assigned customer success manager."),
+        click.option("--holidays", envvar="ONBOARD_HOLIDAYS", help="Country code whose public holidays are skipped, e.g. US."),
+        click.option("--prompts-dir", "prompts_dir", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+                     help="Extra folder of prompt templates (repeatable; also ONBOARD_PROMPTS_DIR)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _handoff(notes: str, origin: str, opts: dict[str, Any]) -> Any:
+    from onboard_llm.calendar import BusinessCalendar, parse_date
+    from onboard_llm.inputs import build_handoff
+
+    explicit: dict[str, Any] = {
+        key: opts[key] for key in ("company", "industry", "size", "product_tier", "csm") if opts.get(key)
+    }
+    if opts.get("complexity"):
+        explicit["implementation_complexity"] = opts["complexity"].lower()
+    if opts.get("start_date"):
+        explicit["start_date"] = parse_date(opts["start_date"])
+    calendar = BusinessCalendar(opts.get("holidays"))
+    context_file = opts.get("context_file")
+    return build_handoff(notes, explicit or None, context_file=context_file, calendar=calendar, origin=origin)
+
+
+@click.group(cls=OnboardGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(package_name="onboard-llm", prog_name="onboard")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Turn sales handoff notes into a dated 90-day onboarding plan, and evaluate prompt versions."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    from onboard_llm.config import load_defaults
+
+    defaults = load_defaults()
+    if defaults:
+        shared = {k: v for k, v in defaults.items() if k in ("provider", "prompt", "holidays", "prompts_dir", "max_reasks")}
+        ctx.default_map = {"plan": shared, "prompts": {"render": shared, "list": shared, "show": shared, "diff": shared}}
+
+
+@cli.command()
+@click.argument("notes", metavar="NOTES")
+@context_options
+@click.option("--provider", envvar="ONBOARD_PROVIDER", help="Provider spec, e.g. offline or openai:gpt-4.1-mini.")
+@click.option("--prompt", "prompt_ref", envvar="ONBOARD_PROMPT", default="roadmap@latest", show_default=True,
+              help="Prompt as NAME@VERSION.")
+@click.option("--format", "fmt", type=click.Choice(["md", "json"], case_sensitive=False), default="md", show_default=True,
+              help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout.")
+@click.option("--max-reasks", type=click.IntRange(0, 10), default=2, show_default=True,
+              help="How many times to send validation errors back to the model.")
+def plan(notes: str, provider: str | None, prompt_ref: str, fmt: str, output: Path | None, max_reasks: int,
+         **opts: Any) -> None:
+    """Generate an onboarding plan from handoff NOTES (a file, or - for stdin)."""
+    from onboard_llm.exporters import export
+    from onboard_llm.pipeline import generate_plan
+
+    text, origin = _read_notes(notes)
+    handoff = _handoff(text, origin, opts)
+    if not provider:
+        click.echo("onboard: no provider configured and no API key found; using the offline planner", err=True)
+        provider = "offline"
+    result = generate_plan(
+        handoff,
+        provider=provider,
+        prompt=prompt_ref,
+        max_reasks=max_reasks,
+        holidays=opts.get("holidays"),
+        prompts_dir=list(opts.get("prompts_dir") or ()),
+    )
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    rendered = export(result.plan, fmt.lower())
+    if output is not None:
+        try:
+            output.write_text(rendered, encoding="utf-8")
+        except OSError as exc:
+            raise BadInputError(f"cannot write {output}: {exc.strerror}") from None
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(rendered, nl=not rendered.endswith("\n"))
+
+
+@cli.command()
+@click.argument("shape", type=click.Choice(["plan", "draft"]), default="plan")
+def schema(shape: str) -> None:
+    """Print the JSON Schema of a dated plan (or of the draft a model writes)."""
+    from onboard_llm.schema import OnboardingPlan, PlanDraft
+    from onboard_llm.schema_export import schema_file_text
+
+    click.echo(schema_file_text(OnboardingPlan if shape == "plan" else PlanDraft), nl=False)
+
+
+@cli.group(cls=OnboardGroup)
+def prompts() -> None:
+    """List, show, render and compare versioned prompts."""
+
+
+def _registry(prompts_dir: tuple[Path, ...]) -> Any:
+    from onboard_llm.prompts import PromptRegistry
+
+    return PromptRegistry(list(prompts_dir))
+
+
+_prompts_dir_option = click.option(
+    "--prompts-dir", "prompts_dir", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+    help="Extra folder of prompt templates (repeatable).",
+)
+
+
+@prompts.command("list")
+@_prompts_dir_option
+def prompts_list(prompts_dir: tuple[Path, ...]) -> None:
+    """Every prompt version, newest last."""
+    registry = _registry(prompts_dir)
+    rows = [("PROMPT", "STATUS", "DATE", "SHA256", "SOURCE", "DESCRIPTION")]
+    for v in registry.all():
+        rows.append((v.ref, v.meta.status, v.meta.date.isoformat(), v.sha256[:12], v.source, v.meta.description[:60]))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r[:5], widths, strict=True)) + "  " + r[5])
+    for problem in registry.check_locks():
+        click.echo(f"warning: {problem}", err=True)
+
+
+@prompts.command("show")
+@click.argument("ref")
+@_prompts_dir_option
+def prompts_show(ref: str, prompts_dir: tuple[Path, ...]) -> None:
+    """Metadata and templates of one version (NAME@VERSION)."""
+    version = _registry(prompts_dir).get(ref)
+    meta = version.meta
+    click.echo(f"{version.ref}  ({meta.status}, {meta.date}, sha256 {version.sha256})")
+    click.echo(f"source: {version.source}")
+    click.echo(f"schema: {meta.schema_name} {meta.schema_version}; temperature {meta.temperature}; "
+               f"max output tokens {meta.max_output_tokens}")
+    click.echo(f"description: {meta.description}")
+    click.echo("changelog:")
+    for line in meta.changelog:
+        click.echo(f"  - {line}")
+    for name, text in version.files().items():
+        if name.endswith(".j2"):
+            click.echo(f"\n--- {name} ---\n{text.rstrip()}")
+
+
+@prompts.command("render")
+@click.argument("ref")
+@click.argument("notes")
+@context_options
+def prompts_render(ref: str, notes: str, **opts: Any) -> None:
+    """Render a prompt version for NOTES and print the messages a model would get."""
+    from onboard_llm.pipeline import render_request
+
+    text, origin = _read_notes(notes)
+    handoff = _handoff(text, origin, opts)
+    rendered, _ = render_request(handoff, ref, registry=_registry(tuple(opts.get("prompts_dir") or ())))
+    click.echo(f"# {rendered.ref} sha256 {rendered.sha256[:12]}")
+    for message in rendered.messages:
+        click.echo(f"\n=== {message.role} ===\n{message.content.rstrip()}")
+
+
+@prompts.command("diff")
+@click.argument("old")
+@click.argument("new")
+@_prompts_dir_option
+def prompts_diff(old: str, new: str, prompts_dir: tuple[Path, ...]) -> None:
+    """Unified diff between two versions' files."""
+    diff = _registry(prompts_dir).diff(old, new)
+    click.echo(diff or f"{old} and {new} have identical files", nl=not diff)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(args=argv, prog_name="onboard")
+    except OnboardError as exc:  # raised outside a command, e.g. while loading the config
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "cli", "main"]

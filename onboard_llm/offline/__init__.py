@@ -1,0 +1,1 @@
+"""The offline planner: a deterministic, rule-based reading of handoff notes."""

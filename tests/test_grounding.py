@@ -1,0 +1,101 @@
+"""Tests for onboard_llm.grounding: is a phrase or a figure written in the notes?"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from onboard_llm.grounding import appears_in, normalize_text, number_appears, numbers_in
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1,200 seats", {1200}),
+        ("$2.4M ARR", {2.4, 2_400_000}),
+        ("85%", {85}),
+        ("CSAT 78% now -> want 88%", {78, 88}),
+        ("~1.1M historical tickets", {1.1, 1_100_000}),
+        ("$186K ARR", {186, 186_000}),
+        ("3 million users", {3, 3_000_000}),
+        ("1,200.50 per seat", {1200.5}),
+        ("median first response under 4hrs", {4}),
+        ("a 24h SLA", {24}),
+        ("30min per load", {30}),  # "m" of "min" is not a million
+        ("a 2.4MB export", {2.4}),
+        ("Q2 and v3", set()),  # a letter before the digit makes it a label, not a figure
+        ("no figures here", set()),
+        ("closed 2027-02-03", {2027, 2, 3}),
+    ],
+)
+def test_numbers_in(text: str, expected: set[float]) -> None:
+    assert numbers_in(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "text", "expected"),
+    [
+        (1200, "about 1,200 dispatchers", True),
+        (2_400_000, "$2.4M ARR", True),
+        (2.4, "$2.4M ARR", True),
+        (85, "adoption at 85%", True),
+        (0.85, "adoption at 85%", True),
+        (0.8, "80% of agents", True),  # a fraction in the plan for a percentage in the notes
+        (80, "80% of agents", True),
+        (8, "80% of agents", False),
+        (1_000_000, "999,999 rows", False),
+        (0.8, "8 agents", False),
+        (4, "target under 4hrs", True),
+        (30_000_000, "30min per load", False),
+        (95, "no figures here", False),
+        (float("nan"), "nan", False),
+        (math.inf, "inf", False),
+    ],
+)
+def test_number_appears(value: float, text: str, expected: bool) -> None:
+    assert number_appears(value, text) is expected
+
+
+@pytest.mark.parametrize(
+    ("phrase", "text", "expected"),
+    [
+        ("We count pallets twice a week", 'Want it off spreadsheets ("we count pallets twice a week by hand").', True),
+        ("\u201cwe count pallets twice a week by hand\u201d", '("we count pallets twice a week by hand")', True),
+        ("we count pallets", "Ingrid: \u201cWe count pallets by hand\u201d", True),
+        ("Dana\u2019s team", "Dana's team signs off", True),
+        ("days 31\u201360", "days 31-60", True),
+        ("re-key every load into\nthree systems", "We re-key every load into three   systems.", True),
+        ("Dana Whitfield.", "Dana Whitfield - COO", True),  # trailing punctuation of a quote is not content
+        ("Dan", "Dana Whitfield", False),
+        ("Al", "CSM: Alma Reyes", False),
+        ("Leo", "Leo Marchetti (champion)", True),
+        ("95%", "Dana wants 95% by the end", True),
+        ("$240K", "2-year term, $240K ARR", True),
+        ("pallets", "we count palettes", False),
+        ("", "anything", False),
+        ('"  "', "anything", False),
+    ],
+)
+def test_appears_in(phrase: str, text: str, expected: bool) -> None:
+    assert appears_in(phrase, text) is expected
+
+
+def test_normalize_text() -> None:
+    assert (
+        normalize_text("  \u201cOn\u2011time\u201d\u00a0pickups \u2013 95%\n\tDONE ") == '"on-time" pickups - 95% done'
+    )
+
+
+@given(st.integers(min_value=0, max_value=10**9))
+def test_an_integer_appears_however_it_is_grouped(n: int) -> None:
+    assert number_appears(n, f"we have {n} seats")
+    assert number_appears(n, f"we have {n:,} seats")
+    assert not number_appears(n + 1, f"we have {n:,} seats")
+
+
+@given(st.text(min_size=1, max_size=40).filter(lambda s: normalize_text(s).strip(" .,;:'\"")))
+def test_a_phrase_appears_in_itself_wrapped_in_prose(phrase: str) -> None:
+    assert appears_in(phrase, f"Notes: {phrase} - end.")
