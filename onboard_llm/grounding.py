@@ -51,9 +51,26 @@ def appears_in(phrase: str, text: str) -> bool:
     return re.search(pattern, normalize_text(text)) is not None
 
 
+_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30,
+    "forty": 40, "fifty": 50, "sixty": 60, "ninety": 90, "hundred": 100, "half": 50, "a third": 33, "a quarter": 25,
+    "a dozen": 12,
+}
+_WORD_NUMBER = re.compile(r"\b(" + "|".join(sorted(_WORDS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+# Dates and clock times are not figures: "2027-02-15" must not ground a target of 15.
+_DATE_OR_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b|\b\d{1,2}:\d{2}(?::\d{2})?\b")
+
+
 def numbers_in(text: str) -> set[float]:
-    """Every number written in the text, also scaled by its suffix ("2.4M" gives 2.4 and 2400000)."""
+    """Every number written in the text, also scaled by its suffix ("2.4M" gives 2.4 and 2400000).
+
+    Number words count ("zero", "two", "half"), dates and clock times do not.
+    """
     found: set[float] = set()
+    for match in _WORD_NUMBER.finditer(text):
+        found.add(float(_WORDS[match.group(1).lower()]))
+    text = _DATE_OR_TIME.sub(" ", text)
     for match in _NUMBER.finditer(text):
         value = float(match.group(1).replace(",", ""))
         found.add(value)

@@ -275,7 +275,8 @@ class Meeting(PlanModel):
         if self.repeat_every_days is None:
             return [self.day]
         until = self.repeat_until_day if self.repeat_until_day is not None else self.day
-        return list(range(self.day, until + 1, self.repeat_every_days))
+        # A repeat that ends before it starts still happens once, on its first day.
+        return list(range(self.day, max(until, self.day) + 1, self.repeat_every_days))
 
 
 class DatedMeeting(Meeting):

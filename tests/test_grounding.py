@@ -28,7 +28,10 @@ from onboard_llm.grounding import appears_in, normalize_text, number_appears, nu
         ("a 2.4MB export", {2.4}),
         ("Q2 and v3", set()),  # a letter before the digit makes it a label, not a figure
         ("no figures here", set()),
-        ("closed 2027-02-03", {2027, 2, 3}),
+        ("closed 2027-02-03", set()),  # a date is not a figure
+        ("call at 10:30 on 3/31", set()),  # nor a clock time or a US date
+        ("I want zero findings and two test runs", {0, 2}),  # number words count
+        ("if even a third log in", {33}),
     ],
 )
 def test_numbers_in(text: str, expected: set[float]) -> None:

@@ -41,7 +41,7 @@ def _amount(value: float, unit: str) -> str:
     if unit == "USD":
         return f"${_num(value)}"
     if unit.startswith("%"):
-        return f"{_num(value)}{unit}" if unit == "%" else f"{_num(value)}{unit[1:]}"
+        return f"{_num(value)}{unit}"
     return f"{_num(value)} {unit}"
 
 
@@ -53,7 +53,11 @@ def metric_goal(metric: MetricFact) -> str:
         return f"{verb} {name} by {_num(metric.target)}%"
     if metric.baseline is not None:
         return f"Bring {name} from {_amount(metric.baseline, metric.unit)} to {_amount(metric.target, metric.unit)}"
-    return f"Reach {_amount(metric.target, metric.unit)} for {name}"
+    if metric.comparator == "under":
+        return f"Get {name} under {_amount(metric.target, metric.unit)}"
+    if metric.comparator == "at least":
+        return f"Get {name} to at least {_amount(metric.target, metric.unit)}"
+    return f"Reach {_amount(metric.target, metric.unit)}: {name}"
 
 
 def _short(text: str, limit: int = 90) -> str:
@@ -120,7 +124,8 @@ class PlanBuilder:
         self.f = facts
         self.source = handoff.source_text
         self.cast = _Cast.from_people(facts.people)
-        self.product = facts.product or "the product"
+        # "Harbordesk Professional + AI Assist pilot" reads as "Harbordesk Professional" in a sentence.
+        self.product = re.split(r"\s+\+\s+|\s*\(|;", facts.product)[0].strip() if facts.product else "the product"
         self.core = [t for t in facts.tools if t.status == "core"]
         self.replaced = [t for t in facts.tools if t.status == "replaced"]
         self.later = [t for t in facts.tools if t.status == "later"]
@@ -394,10 +399,9 @@ class PlanBuilder:
                   champions_day, c.champion, "Champions run a session for their peers", deps=[targets])
         if self.replaced:
             task("p2", f"Second test migration from {replaced} signed off", 45, c.lead)
-        second = goals[1] if len(goals) > 1 else None
-        if second is not None:
-            milestone("p2", f"Second use case live: {_short(self.goal_text(second), 60)}", 50, c.lead,
-                      "The workflow runs in production for at least one team", deps=[targets])
+        second = next((g for g in goals[1:] if g.metric is None), None)
+        milestone("p2", f"Second use case live: {_short(self.goal_text(second), 60)}" if second else "Second workflow live",
+                  50, c.lead, "The workflow runs in production for at least one team", deps=[targets])
         task("p2", "Send the day-60 pulse survey", 56, c.csm, [targets])
         for metric in self.f.metrics[:5]:
             if 31 <= metric.by_day <= 60:
@@ -607,9 +611,10 @@ class PlanBuilder:
         return notes
 
     def questions(self) -> None:
+        asked = " ".join(q["question"] for q in self.open_questions).lower()
         for unknown in self.f.unknowns:
             what, _, sentence = unknown.partition("|")
-            if what == "the start date":
+            if what == "the start date" or _short(sentence, 40).rstrip("…").lower() in asked:
                 continue
             if what == "an executive sponsor" and self.cast.has_sponsor:
                 continue

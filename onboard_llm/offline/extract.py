@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from onboard_llm.grounding import appears_in, number_appears
 from onboard_llm.inputs import HandoffInput
 from onboard_llm.offline.people import ORG_WORDS, Person, PeopleFinder
-from onboard_llm.offline.text import Sentence, find_dates, sentences, units
+from onboard_llm.offline.text import Sentence, find_dates, sentences, split_sentences, units
 
 #: Tools and systems a handoff commonly names, by how the notes usually spell them.
 KNOWN_TOOLS = (
@@ -111,6 +111,7 @@ class MetricFact:
     provenance: str  # "notes" or "context"
     relative: bool = False
     beyond_window: str | None = None  # the notes' own horizon when it is past day 90
+    comparator: str | None = None  # "under" or "at least" when the notes bound the target
 
 
 @dataclass
@@ -368,6 +369,13 @@ def extract_metric(sentence: Sentence, start: dt.date, source: str, provenance: 
         return None
     category = categorize(text)
     by_day, beyond = _by_day(text, start, category)
+    lead_in = text[max(0, target.start - 20) : target.start].lower()
+    trail = text[target.end : target.end + 14].lower()
+    comparator = None
+    if re.search(r"under|below|less than|within|or lower|or less|down to", lead_in + " " + trail):
+        comparator = "under"
+    elif re.search(r"at least|above|over|or more|or better", lead_in + " " + trail):
+        comparator = "at least"
     return MetricFact(
         name=name,
         target=target.value,
@@ -378,6 +386,7 @@ def extract_metric(sentence: Sentence, start: dt.date, source: str, provenance: 
         provenance=provenance,
         relative=relative,
         beyond_window=beyond,
+        comparator=comparator,
     )
 
 
@@ -538,7 +547,7 @@ def read_notes(handoff: HandoffInput) -> Facts:
             twin.baseline = fact.baseline
     goals = _goals(parts, people, metrics, source)
     promises = _unique(
-        _with_context(s, parts) for s in parts
+        _cue_text(s, _PROMISE, parts) for s in parts
         if s.kind != "header" and not s.text.rstrip().endswith("?")
         and (_PROMISE.search(s.text) or s.heading.startswith(("sales promise", "promise")))
     )
@@ -547,7 +556,7 @@ def read_notes(handoff: HandoffInput) -> Facts:
         if (_CONSTRAINT.search(s.text) or s.heading.startswith(("timing", "constraint"))) and s.text not in promises
     )
     risks = _unique(
-        s.text for s in parts
+        _cue_text(s, _RISK, parts) for s in parts
         if (_RISK.search(s.text) or s.heading.startswith("risk")) and s.text not in promises
         and s.kind not in ("header", "field") and not s.text.rstrip().endswith("?")
     )
@@ -660,6 +669,23 @@ def _with_context(part: Sentence, parts: list[Sentence]) -> str:
     if index > 0 and parts[index - 1].line_no == part.line_no:
         return f"{parts[index - 1].text} {part.text}"
     return part.text
+
+
+def _cue_text(part: Sentence, cue: re.Pattern[str], parts: list[Sentence]) -> str:
+    """A bullet as it is; in prose, only the sentences that carry the cue (a terse one with its neighbour)."""
+    if part.kind in ("bullet", "field") or part.text != part.line:
+        return _with_context(part, parts)
+    pieces = split_sentences(part.text)
+    hits = [i for i, piece in enumerate(pieces) if cue.search(piece)]
+    if not hits:
+        return part.text
+    chosen: list[str] = []
+    for i in hits:
+        if len(pieces[i].split()) < 6 and i + 1 < len(pieces) and pieces[i + 1] not in chosen:
+            chosen += [pieces[i], pieces[i + 1]]
+        elif pieces[i] not in chosen:
+            chosen.append(pieces[i])
+    return " ".join(chosen)
 
 
 def _unique(items: Iterable[str]) -> list[str]:
