@@ -31,9 +31,7 @@ _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 class BusinessCalendar:
     """Weekends plus, optionally, one country's (or subdivision's) public holidays."""
 
-    def __init__(
-        self, country: str | None = None, subdivision: str | None = None
-    ) -> None:
+    def __init__(self, country: str | None = None, subdivision: str | None = None) -> None:
         self.country: str | None = None
         self.subdivision: str | None = None
         self._holidays: HolidayBase | None = None
@@ -42,8 +40,7 @@ class BusinessCalendar:
         if country is None:
             if subdivision is not None:
                 raise BadInputError(
-                    f"subdivision {subdivision!r} needs a country: "
-                    f"use an ISO country code such as {_EXAMPLE_COUNTRIES}"
+                    f"subdivision {subdivision!r} needs a country: use an ISO country code such as {_EXAMPLE_COUNTRIES}"
                 )
             return
         self._holidays = _load_holidays(country, subdivision)
@@ -54,20 +51,13 @@ class BusinessCalendar:
             self.subdivision = aliases.get(self._holidays.subdiv, self._holidays.subdiv)
 
     def __repr__(self) -> str:
-        return (
-            f"BusinessCalendar(country={self.country!r}, "
-            f"subdivision={self.subdivision!r})"
-        )
+        return f"BusinessCalendar(country={self.country!r}, subdivision={self.subdivision!r})"
 
     def describe(self) -> str:
         """Which days are closed, e.g. 'weekends + US public holidays'."""
         if self.country is None:
             return "weekends only"
-        region = (
-            self.country
-            if self.subdivision is None
-            else f"{self.country}-{self.subdivision}"
-        )
+        region = self.country if self.subdivision is None else f"{self.country}-{self.subdivision}"
         return f"weekends + {region} public holidays"
 
     def is_business_day(self, d: date) -> bool:
@@ -126,10 +116,7 @@ class BusinessCalendar:
             if self.is_business_day(d):
                 return d
             d += step
-        raise BadInputError(
-            f"no business day within {_MAX_GAP_DAYS} days of {d.isoformat()} "
-            f"({self.describe()})"
-        )
+        raise BadInputError(f"no business day within {_MAX_GAP_DAYS} days of {d.isoformat()} ({self.describe()})")
 
     def _holiday_names(self, table: HolidayBase, year: int) -> dict[date, str]:
         names = self._names.get(year)
@@ -173,8 +160,7 @@ def _load_holidays(country: str, subdivision: str | None) -> HolidayBase:
     # unchecked value could hit an unrelated attribute; check the registry first.
     if code not in holidays.list_supported_countries():
         raise BadInputError(
-            f"unknown holiday calendar {country!r}: "
-            f"use an ISO country code such as {_EXAMPLE_COUNTRIES}"
+            f"unknown holiday calendar {country!r}: use an ISO country code such as {_EXAMPLE_COUNTRIES}"
         )
     language = _english_language(getattr(holidays, code))
     if subdivision is None:
@@ -187,10 +173,7 @@ def _load_holidays(country: str, subdivision: str | None) -> HolidayBase:
             continue
     known = sorted(holidays.list_supported_countries()[code])
     examples = ", ".join(known[:4]) if known else "none are supported"
-    raise BadInputError(
-        f"unknown subdivision {subdivision!r} of {code}: "
-        f"use an ISO 3166-2 code such as {examples}"
-    )
+    raise BadInputError(f"unknown subdivision {subdivision!r} of {code}: use an ISO 3166-2 code such as {examples}")
 
 
 def _english_language(entity: type[HolidayBase]) -> str | None:
@@ -215,9 +198,7 @@ def parse_date(text: str) -> date:
     raise BadInputError(f"unparseable date {stripped!r}: use YYYY-MM-DD")
 
 
-def default_start_date(
-    today: date | None = None, calendar: BusinessCalendar | None = None
-) -> date:
+def default_start_date(today: date | None = None, calendar: BusinessCalendar | None = None) -> date:
     """First business day strictly after `today` (weekends-only calendar by default)."""
     if today is None:
         today = date.today()

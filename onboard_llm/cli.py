@@ -39,12 +39,12 @@ class OnboardGroup(click.Group):
 def _read_notes(source: str) -> tuple[str, str]:
     """Notes text and a name for messages, from a file path or '-' for stdin."""
     if source == "-":
-        stream = click.get_binary_stream("stdin")
-        if sys.stdin.isatty():
-            click.echo("Paste the handoff notes, then press Ctrl-D on an empty line:", err=True)
         from onboard_llm.inputs import decode_notes
 
-        return decode_notes(stream.read(), "standard input"), "standard input"
+        if sys.stdin.isatty():
+            click.echo("Paste the handoff notes, then press Ctrl-D on an empty line:", err=True)
+        data: bytes = sys.stdin.buffer.read()
+        return decode_notes(data, "standard input"), "standard input"
     path = Path(source)
     if not path.exists():
         raise BadInputError(f"notes file {source} does not exist")
@@ -65,19 +65,33 @@ def _read_notes(source: str) -> tuple[str, str]:
 def context_options(func: F) -> F:
     """The onboarding-context flags shared by every command that takes notes."""
     options = [
-        click.option("--context", "context_file", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Onboarding context as a YAML or JSON file."),
+        click.option(
+            "--context",
+            "context_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Onboarding context as a YAML or JSON file.",
+        ),
         click.option("--company", help="Customer company name."),
         click.option("--industry", help="Customer industry."),
         click.option("--size", help="Customer size, e.g. '850 employees'."),
         click.option("--tier", "product_tier", help="Product and tier bought."),
-        click.option("--complexity", type=click.Choice(["low", "medium", "high"], case_sensitive=False),
-                     help="Implementation complexity."),
+        click.option(
+            "--complexity",
+            type=click.Choice(["low", "medium", "high"], case_sensitive=False),
+            help="Implementation complexity.",
+        ),
         click.option("--start-date", help="Day 1 of the plan, YYYY-MM-DD (default: next business day)."),
         click.option("--csm", help="Assigned customer success manager."),
-        click.option("--holidays", envvar="ONBOARD_HOLIDAYS", help="Country code whose public holidays are skipped, e.g. US."),
-        click.option("--prompts-dir", "prompts_dir", multiple=True, type=click.Path(file_okay=False, path_type=Path),
-                     help="Extra folder of prompt templates (repeatable; also ONBOARD_PROMPTS_DIR)."),
+        click.option(
+            "--holidays", envvar="ONBOARD_HOLIDAYS", help="Country code whose public holidays are skipped, e.g. US."
+        ),
+        click.option(
+            "--prompts-dir",
+            "prompts_dir",
+            multiple=True,
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Extra folder of prompt templates (repeatable; also ONBOARD_PROMPTS_DIR).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -112,27 +126,62 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
     defaults = load_defaults()
     if defaults:
-        shared = {k: v for k, v in defaults.items() if k in ("provider", "prompt", "holidays", "prompts_dir", "max_reasks")}
-        ctx.default_map = {"plan": shared, "prompts": {"render": shared, "list": shared, "show": shared, "diff": shared}}
+        shared = {
+            k: v for k, v in defaults.items() if k in ("provider", "prompt", "holidays", "prompts_dir", "max_reasks")
+        }
+        ctx.default_map = {
+            "plan": shared,
+            "prompts": {"render": shared, "list": shared, "show": shared, "diff": shared},
+        }
 
 
 @cli.command()
 @click.argument("notes", metavar="NOTES")
 @context_options
 @click.option("--provider", envvar="ONBOARD_PROVIDER", help="Provider spec, e.g. offline or openai:gpt-4.1-mini.")
-@click.option("--prompt", "prompt_ref", envvar="ONBOARD_PROMPT", default="roadmap@latest", show_default=True,
-              help="Prompt as NAME@VERSION.")
-@click.option("--format", "fmt", type=click.Choice(["md", "json"], case_sensitive=False), default="md", show_default=True,
-              help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout.")
-@click.option("--max-reasks", type=click.IntRange(0, 10), default=2, show_default=True,
-              help="How many times to send validation errors back to the model.")
-def plan(notes: str, provider: str | None, prompt_ref: str, fmt: str, output: Path | None, max_reasks: int,
-         **opts: Any) -> None:
+@click.option(
+    "--prompt",
+    "prompt_ref",
+    envvar="ONBOARD_PROMPT",
+    default="roadmap@latest",
+    show_default=True,
+    help="Prompt as NAME@VERSION.",
+)
+@click.option("--format", "fmt", default="md", show_default=True, help="Output format: md or json.")
+@click.option(
+    "--audience",
+    type=click.Choice(["internal", "customer"]),
+    default="internal",
+    show_default=True,
+    help="Markdown only: 'customer' leaves out internal meetings, tasks, notes and candid risks.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout."
+)
+@click.option(
+    "--max-reasks",
+    type=click.IntRange(0, 10),
+    default=2,
+    show_default=True,
+    help="How many times to send validation errors back to the model.",
+)
+def plan(
+    notes: str,
+    provider: str | None,
+    prompt_ref: str,
+    fmt: str,
+    audience: str,
+    output: Path | None,
+    max_reasks: int,
+    **opts: Any,
+) -> None:
     """Generate an onboarding plan from handoff NOTES (a file, or - for stdin)."""
-    from onboard_llm.exporters import export
+    from onboard_llm.exporters import export, formats
     from onboard_llm.pipeline import generate_plan
 
+    fmt = fmt.lower()
+    if fmt not in formats():
+        raise BadInputError(f"unknown format '{fmt}' (available: {', '.join(formats())})")
     text, origin = _read_notes(notes)
     handoff = _handoff(text, origin, opts)
     if not provider:
@@ -148,7 +197,8 @@ def plan(notes: str, provider: str | None, prompt_ref: str, fmt: str, output: Pa
     )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    rendered = export(result.plan, fmt.lower())
+    options = {"audience": audience} if fmt in ("md", "markdown") else {}
+    rendered = export(result.plan, fmt, **options)
     if output is not None:
         try:
             output.write_text(rendered, encoding="utf-8")
@@ -181,7 +231,10 @@ def _registry(prompts_dir: tuple[Path, ...]) -> Any:
 
 
 _prompts_dir_option = click.option(
-    "--prompts-dir", "prompts_dir", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+    "--prompts-dir",
+    "prompts_dir",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
     help="Extra folder of prompt templates (repeatable).",
 )
 
@@ -210,8 +263,10 @@ def prompts_show(ref: str, prompts_dir: tuple[Path, ...]) -> None:
     meta = version.meta
     click.echo(f"{version.ref}  ({meta.status}, {meta.date}, sha256 {version.sha256})")
     click.echo(f"source: {version.source}")
-    click.echo(f"schema: {meta.schema_name} {meta.schema_version}; temperature {meta.temperature}; "
-               f"max output tokens {meta.max_output_tokens}")
+    click.echo(
+        f"schema: {meta.schema_name} {meta.schema_version}; temperature {meta.temperature}; "
+        f"max output tokens {meta.max_output_tokens}"
+    )
     click.echo(f"description: {meta.description}")
     click.echo("changelog:")
     for line in meta.changelog:

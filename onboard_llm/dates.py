@@ -10,9 +10,18 @@ _MONTHS = {
     m: i + 1
     for i, names in enumerate(
         [
-            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
-            ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
-            ("october", "oct"), ("november", "nov"), ("december", "dec"),
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
         ]
     )
     for m in names
@@ -63,10 +72,11 @@ def find_dates(text: str, reference: dt.date) -> list[DateMention]:
                 month = _MONTHS[groups["mon"].lower()] if groups.get("mon") else int(groups["m"])
                 day = int(groups["d"])
                 year_text = groups.get("y")
-                if year_text:
-                    year = int(year_text) + (2000 if len(year_text) == 2 else 0)
-                else:
-                    year = _year_for(month, day, reference)
+                year = (
+                    int(year_text) + (2000 if len(year_text) == 2 else 0)
+                    if year_text
+                    else _year_for(month, day, reference)
+                )
                 value = dt.date(year, month, day)
                 end = dt.date(year, month, int(groups["d2"])) if groups.get("d2") else None
             except (ValueError, KeyError):

@@ -29,9 +29,7 @@ from onboard_llm.schema import PlanDraft, _enum_token
 Stage = Literal["ok", "no_json", "schema", "domain"]
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_-]*)[ \t]*\r?\n(.*?)(?:```|\Z)", re.DOTALL)
-_RANGE = re.compile(
-    r"^\s*(?:days?\s*)?(\d+)\s*(?:-|–|—|to|through|\.\.)\s*(?:days?\s*)?(\d+)\s*$", re.IGNORECASE
-)
+_RANGE = re.compile(r"^\s*(?:days?\s*)?(\d+)\s*(?:-|–|—|to|through|\.\.)\s*(?:days?\s*)?(\d+)\s*$", re.IGNORECASE)
 _NUMBER_TEXT = re.compile(
     r"^\s*(?P<day>days?\s+)?(?P<cur>[$€£])?\s*[~≈]?\s*(?P<num>-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)"
     r"\s*(?P<unit>[^\d]*?)\s*$",

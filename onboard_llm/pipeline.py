@@ -101,7 +101,9 @@ def render_request(
 
 
 class _Generation:
-    def __init__(self, handoff: HandoffInput, rendered: RenderedPrompt, request: CompletionRequest, max_reasks: int) -> None:
+    def __init__(
+        self, handoff: HandoffInput, rendered: RenderedPrompt, request: CompletionRequest, max_reasks: int
+    ) -> None:
         if max_reasks < 0:
             raise BadInputError("max_reasks cannot be negative")
         self.handoff = handoff
@@ -199,7 +201,9 @@ def _apply_context(draft: PlanDraft, handoff: HandoffInput, warnings: list[str])
         value = getattr(ctx, key)
         if value is not None and customer.get(key) != value:
             if customer.get(key):
-                warnings.append(f"customer.{key}: used the context's '{value}' instead of the answer's '{customer[key]}'")
+                warnings.append(
+                    f"customer.{key}: used the context's '{value}' instead of the answer's '{customer[key]}'"
+                )
             customer[key] = value
     questions = list(draft.open_questions)
     if handoff.start_date_assumed and not any("start date" in q.question.lower() for q in questions):
@@ -211,7 +215,9 @@ def _apply_context(draft: PlanDraft, handoff: HandoffInput, warnings: list[str])
                 ask="account_executive",
             ),
         )
-    return draft.model_copy(update={"customer": type(draft.customer).model_validate(customer), "open_questions": questions})
+    return draft.model_copy(
+        update={"customer": type(draft.customer).model_validate(customer), "open_questions": questions}
+    )
 
 
 def _prepare(
@@ -234,7 +240,9 @@ def _prepare(
     dirs = [prompts_dir] if isinstance(prompts_dir, Path | str) else list(prompts_dir or [])
     registry = PromptRegistry([Path(d) for d in dirs])
     rendered, request = render_request(handoff, prompt, registry=registry)
-    resolved = get_provider(provider or default_provider_spec()) if provider is None or isinstance(provider, str) else provider
+    resolved = (
+        get_provider(provider or default_provider_spec()) if provider is None or isinstance(provider, str) else provider
+    )
     return resolved, calendar, _Generation(handoff, rendered, request, max_reasks)
 
 

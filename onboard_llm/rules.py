@@ -151,9 +151,7 @@ class _Checker:
         items += [(f"communications[{i}]", c.id, []) for i, c in enumerate(self.plan.communications)]
         for path, item_id, _ in items:
             if item_id in seen:
-                self.add(
-                    "ids", f"{path}.id", f"id '{item_id}' is already used by {seen[item_id]}; ids must be unique"
-                )
+                self.add("ids", f"{path}.id", f"id '{item_id}' is already used by {seen[item_id]}; ids must be unique")
             else:
                 seen[item_id] = path
         for path, item_id, depends in items:
@@ -228,9 +226,7 @@ class _Checker:
             if not math.isfinite(m.target):
                 self.add("metric_target", f"success_metrics[{i}].target", "target must be a finite number")
             if m.baseline is not None and not math.isfinite(m.baseline):
-                self.add(
-                    "metric_target", f"success_metrics[{i}].baseline", "baseline must be a finite number, or null"
-                )
+                self.add("metric_target", f"success_metrics[{i}].baseline", "baseline must be a finite number, or null")
 
     def provenance(self) -> None:
         quoted: list[tuple[str, str | None, str]] = []
@@ -439,7 +435,23 @@ def check_plan(plan: PlanDraft, *, generated: bool = True, source_text: str | No
 def iter_rule_names() -> Iterator[str]:
     """Names of the rule families, for reports."""
     yield from (
-        "day_range", "phases", "milestone_in_phase", "task_in_phase", "ids", "depends_on", "owner_known",
-        "raci_accountable", "stakeholders", "metric_target", "provenance", "grounding", "agenda", "meetings",
-        "reviews", "kickoff", "handoff", "recap", "check_ins",
+        "day_range",
+        "phases",
+        "milestone_in_phase",
+        "task_in_phase",
+        "ids",
+        "depends_on",
+        "owner_known",
+        "raci_accountable",
+        "stakeholders",
+        "metric_target",
+        "provenance",
+        "grounding",
+        "agenda",
+        "meetings",
+        "reviews",
+        "kickoff",
+        "handoff",
+        "recap",
+        "check_ins",
     )

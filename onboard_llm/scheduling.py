@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
 from onboard_llm.calendar import BusinessCalendar
@@ -53,7 +54,9 @@ def timing_issues(plan: OnboardingPlan, calendar: BusinessCalendar | None = None
     for handoff in by_kind.get("internal_handoff", []):
         lag = cal.business_days_between(start, handoff)
         if lag > 1:
-            issues.append(f"internal handoff on {handoff} is {lag} business days after the start; the playbook says 1 at most")
+            issues.append(
+                f"internal handoff on {handoff} is {lag} business days after the start; the playbook says 1 at most"
+            )
     kickoffs = by_kind.get("kickoff", [])
     for kickoff in kickoffs:
         lag = cal.business_days_between(start, kickoff)
@@ -64,11 +67,13 @@ def timing_issues(plan: OnboardingPlan, calendar: BusinessCalendar | None = None
         latest = cal.add_business_days(kickoff, 1)
         for message in plan.communications:
             if message.kind == "kickoff_recap" and not kickoff <= message.date <= latest:
-                issues.append(f"kickoff recap on {message.date} is not within a business day of the kickoff on {kickoff}")
+                issues.append(
+                    f"kickoff recap on {message.date} is not within a business day of the kickoff on {kickoff}"
+                )
         touchpoints = sorted(
             {d for kind in ("check_in", "kickoff", *REVIEW_DAYS) for d in by_kind.get(kind, []) if d >= kickoff}
         )
-        for a, b in zip(touchpoints, touchpoints[1:], strict=False):
+        for a, b in itertools.pairwise(touchpoints):
             if cal.business_days_between(a, b) > 5:
                 issues.append(f"no check-in between {a} and {b}: more than a business week apart")
     return issues

@@ -137,9 +137,7 @@ class SuccessMetric(PlanModel):
     by_day: Day
     baseline: float | None = Field(default=None, description="Where the customer starts, or null.")
     role: str | None = Field(default=None, description="The user role measured, for adoption by role.")
-    source_quote: str | None = Field(
-        default=None, description="Words from the notes this metric comes from, or null."
-    )
+    source_quote: str | None = Field(default=None, description="Words from the notes this metric comes from, or null.")
     provenance: Provenance = "notes"
 
 
@@ -152,17 +150,13 @@ class StatedGoal(PlanModel):
     why_it_matters: Text
     how_product_helps: Text
     success_measure: Text
-    source_quote: str | None = Field(
-        default=None, description="The customer's words in the notes, or null if assumed."
-    )
+    source_quote: str | None = Field(default=None, description="The customer's words in the notes, or null if assumed.")
     provenance: Provenance = "notes"
 
 
 class OutcomeBrief(PlanModel):
     desired_outcomes: list[str] = Field(default_factory=list)
-    promises: list[str] = Field(
-        default_factory=list, description="What sales committed to, as captured in the notes."
-    )
+    promises: list[str] = Field(default_factory=list, description="What sales committed to, as captured in the notes.")
     constraints: list[str] = Field(
         default_factory=list, description="Deadlines, freezes, budgets, policies the plan must respect."
     )
@@ -309,6 +303,9 @@ class Risk(PlanModel):
     owner: str | None = None
     source_quote: str | None = None
     provenance: Provenance = "notes"
+    customer_visible: bool = Field(
+        default=True, description="False for candid internal remarks, such as a sales promise to walk back."
+    )
 
 
 class ScorecardItem(PlanModel):

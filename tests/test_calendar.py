@@ -134,9 +134,7 @@ def test_country_codes_are_case_insensitive_and_described() -> None:
         (None, "CA", "'CA'"),
     ],
 )
-def test_unknown_calendar_raises_one_line_bad_input(
-    country: str | None, subdivision: str | None, bad: str
-) -> None:
+def test_unknown_calendar_raises_one_line_bad_input(country: str | None, subdivision: str | None, bad: str) -> None:
     with pytest.raises(BadInputError) as info:
         BusinessCalendar(country, subdivision)
     message = str(info.value)
@@ -247,9 +245,7 @@ def test_day_to_date_is_business_day_never_early_and_monotone(
 
 @props
 @given(country=countries, start=starts)
-def test_day_to_date_is_non_decreasing_over_a_whole_plan(
-    country: str | None, start: date
-) -> None:
+def test_day_to_date_is_non_decreasing_over_a_whole_plan(country: str | None, start: date) -> None:
     cal = calendar_for(country)
     dates = [cal.day_to_date(start, day) for day in range(121)]
     assert dates == sorted(dates)
@@ -280,22 +276,16 @@ def day_pairs_within_a_week(draw: st.DrawFn) -> tuple[int, int]:
 
 @props
 @given(country=countries, start=starts, pair=day_pairs_within_a_week())
-def test_weekly_check_ins_stay_weekly_after_shifting(
-    country: str | None, start: date, pair: tuple[int, int]
-) -> None:
+def test_weekly_check_ins_stay_weekly_after_shifting(country: str | None, start: date, pair: tuple[int, int]) -> None:
     cal = calendar_for(country)
     first, second = pair
-    gap = cal.business_days_between(
-        cal.day_to_date(start, first), cal.day_to_date(start, second)
-    )
+    gap = cal.business_days_between(cal.day_to_date(start, first), cal.day_to_date(start, second))
     assert gap <= 5
 
 
 @props
 @given(country=countries, d=starts, n=st.integers(min_value=0, max_value=60))
-def test_add_business_days_round_trips_with_business_days_between(
-    country: str | None, d: date, n: int
-) -> None:
+def test_add_business_days_round_trips_with_business_days_between(country: str | None, d: date, n: int) -> None:
     cal = calendar_for(country)
     result = cal.add_business_days(d, n)
     assert cal.is_business_day(result)
@@ -308,9 +298,7 @@ def test_add_business_days_round_trips_with_business_days_between(
 
 @props
 @given(country=countries, a=starts, span=st.integers(min_value=0, max_value=120))
-def test_business_days_between_round_trips_with_add_business_days(
-    country: str | None, a: date, span: int
-) -> None:
+def test_business_days_between_round_trips_with_add_business_days(country: str | None, a: date, span: int) -> None:
     cal = calendar_for(country)
     start = cal.next_business_day(a)
     end = start + timedelta(days=span)
@@ -321,9 +309,7 @@ def test_business_days_between_round_trips_with_add_business_days(
 
 @props
 @given(country=countries, d=starts)
-def test_next_and_previous_business_day_are_idempotent(
-    country: str | None, d: date
-) -> None:
+def test_next_and_previous_business_day_are_idempotent(country: str | None, d: date) -> None:
     cal = calendar_for(country)
     nxt = cal.next_business_day(d)
     prev = cal.previous_business_day(d)
@@ -332,9 +318,7 @@ def test_next_and_previous_business_day_are_idempotent(
     assert prev <= d <= nxt
     assert cal.is_business_day(nxt) and cal.is_business_day(prev)
     assert (nxt == d) == cal.is_business_day(d)
-    assert all(
-        not cal.is_business_day(d + timedelta(days=i)) for i in range((nxt - d).days)
-    )
+    assert all(not cal.is_business_day(d + timedelta(days=i)) for i in range((nxt - d).days))
     after = cal.next_business_day(d, include_self=False)
     assert after > d
     assert cal.business_days_between(d, after) == 1

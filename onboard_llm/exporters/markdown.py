@@ -238,7 +238,8 @@ class _Page:
         brief = self.plan.outcome_brief
         groups = (
             ("Outcomes", brief.desired_outcomes),
-            ("Commitments made in the sale", brief.promises),
+            # Promises are captured from sales notes, often in candid words: internal only.
+            ("Commitments made in the sale", brief.promises if self.internal else []),
             ("Constraints", brief.constraints),
         )
         return self.join_blocks(*(self.labelled(label, _bullets(items)) for label, items in groups))
@@ -352,7 +353,11 @@ class _Page:
     def risks(self) -> list[str]:
         table = _table(
             ("Risk", "Probability", "Mitigation", "Owner"),
-            [(r.risk, r.probability, r.mitigation, _who(r.owner) if r.owner else "") for r in self.plan.risks],
+            [
+                (r.risk, r.probability, r.mitigation, _who(r.owner) if r.owner else "")
+                for r in self.plan.risks
+                if self.internal or r.customer_visible
+            ],
         )
         return self.join_blocks(
             table,

@@ -33,7 +33,8 @@ NOT_NAME = frozenset(
     why how what when where who which deal tech integrations timing constraints promises watch their side my
     your his her its also just only still then now today tomorrow yesterday recorded participants transcript
     okay ok yes yeah right won lost closed open complexity forecast category told on in at by for with of
-    animal outdoor goods group holdings inc llc ltd corp company honestly oh anyway well got via per about around after before during until since
+    animal outdoor goods group holdings inc llc ltd corp company honestly oh anyway well got via per about around
+    after before during until since
     medical general health hospital hospitals university college school state federal national county city
     main central regional global corporate finance legal security information technology data operations ops
     experience services service management nursing human resources marketing engineering infrastructure platform
@@ -41,8 +42,24 @@ NOT_NAME = frozenset(
 )
 #: Field labels that introduce a person without being their title.
 PERSON_LABELS = frozenset(
-    ("from", "to", "cc", "bcc", "contact", "contacts", "primary contact", "signed by", "attendees", "participants",
-     "vendor team", "customer team", "our side", "their side", "me", "owner")
+    (
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "contact",
+        "contacts",
+        "primary contact",
+        "signed by",
+        "attendees",
+        "participants",
+        "vendor team",
+        "customer team",
+        "our side",
+        "their side",
+        "me",
+        "owner",
+    )
 )
 VENDOR_TITLES = (
     ("account owner", "account_executive"),
@@ -59,13 +76,42 @@ VENDOR_TITLES = (
     ("support engineer", "support"),
 )
 _ROLE_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("executive_sponsor", ("exec sponsor", "executive sponsor", "the sponsor", "is the sponsor", "real sponsor",
-                           "economic buyer", "owns budget", "owns the budget", "budget holder")),
-    ("project_lead", ("project lead", "day-to-day", "day to day", "business owner", "run the project",
-                      "runs the project", "project owner", "project manager", "point of contact", "primary contact",
-                      "owns the rollout", "lead the rollout", "will lead")),
-    ("champion", ("champion", "fought for us", "ran the trial", "power user", "advocate", "pushed for this",
-                  "drove most")),
+    (
+        "executive_sponsor",
+        (
+            "exec sponsor",
+            "executive sponsor",
+            "the sponsor",
+            "is the sponsor",
+            "real sponsor",
+            "economic buyer",
+            "owns budget",
+            "owns the budget",
+            "budget holder",
+        ),
+    ),
+    (
+        "project_lead",
+        (
+            "project lead",
+            "day-to-day",
+            "day to day",
+            "business owner",
+            "run the project",
+            "runs the project",
+            "project owner",
+            "project manager",
+            "point of contact",
+            "primary contact",
+            "owns the rollout",
+            "lead the rollout",
+            "will lead",
+        ),
+    ),
+    (
+        "champion",
+        ("champion", "fought for us", "ran the trial", "power user", "advocate", "pushed for this", "drove most"),
+    ),
     ("admin", ("admin", "administrator", "it person", "system owner", "live in the admin")),
 )
 _SENIOR = re.compile(
@@ -119,7 +165,9 @@ def _title_ok(title: str) -> bool:
     return 0 < len(words) <= 8 and any(w in TITLE_WORDS for w in words)
 
 
-_VENDOR_CUES = re.compile(r"\b(?:will be your (?:csm|ae|se)|your (?:csm|account executive|solutions engineer)|our (?:ae|se|csm))\b")
+_VENDOR_CUES = re.compile(
+    r"\b(?:will be your (?:csm|ae|se)|your (?:csm|account executive|solutions engineer)|our (?:ae|se|csm))\b"
+)
 
 
 def _trim_title(title: str) -> str:
@@ -132,11 +180,15 @@ def _trim_title(title: str) -> str:
 
 _PATTERNS = (
     # "Renata Okafor - VP Customer Experience." / "Marisol Vega | Practice Manager | email"
-    re.compile(rf"^(?P<name>{NAME})\s*(?:[-–—|:]|,)\s*(?P<title>[^|\n]+?)(?:\s*\|\s*(?P<email>{_EMAIL}))?(?:\s*[|,].*)?$"),
+    re.compile(
+        rf"^(?P<name>{NAME})\s*(?:[-–—|:]|,)\s*(?P<title>[^|\n]+?)(?:\s*\|\s*(?P<email>{_EMAIL}))?(?:\s*[|,].*)?$"
+    ),
     # "Victor Langley (CFO)" / "Kevin Marsh (Account Executive)"
     re.compile(rf"(?P<name>{NAME})\s*\((?P<title>[^)]{{2,60}})\)"),
     # "AE: Marcus Delaney" / "Primary Contact: Marisol Vega, Practice Manager, email"
-    re.compile(rf"(?P<label>\b[A-Za-z][A-Za-z /]{{1,30}}):\s*(?P<name>{NAME})(?:,\s*(?P<title>[^,\n]{{2,60}}))?(?:,\s*(?P<email>{_EMAIL}))?"),
+    re.compile(
+        rf"(?P<label>\b[A-Za-z][A-Za-z /]{{1,30}}):\s*(?P<name>{NAME})(?:,\s*(?P<title>[^,\n]{{2,60}}))?(?:,\s*(?P<email>{_EMAIL}))?"
+    ),
     # "Greg Nash <greg.nash@closewise.io>"
     re.compile(rf"(?P<name>{NAME})\s*<(?P<email>{_EMAIL})>"),
     # "[00:04:12] Kevin Marsh:"
@@ -149,7 +201,10 @@ _PATTERNS = (
     re.compile(rf"^(?P<name>{NAME})\s+\d{{1,2}}:\d\d\s*(?:[AaPp][Mm])?\b"),
     re.compile(rf"^(?P<name>{NAME}):\s"),
     # "with Colette Ward", "loop in Jonah Beck"
-    re.compile(rf"\b(?:with|from|cc|ping|loop in|looped in|meet|met|ask|asked|introduce|intro to|contact|email)\s+(?P<name>{NAME})\b(?!\s+(?:{'|'.join(['team', 'office', 'group'])}))"),
+    re.compile(
+        rf"\b(?:with|from|cc|ping|loop in|looped in|meet|met|ask|asked|introduce|intro to|contact|email)\s+"
+        rf"(?P<name>{NAME})\b(?!\s+(?:team|office|group))"
+    ),
     # "Rebecca Tran runs third-party risk" / "Owen Feld (…) is the one"
     re.compile(
         rf"(?P<name>{NAME})\s+(?:runs|told|said|says|is|was|will|wants|asked|drove|liked|signed|owns|leads|manages|"
@@ -174,8 +229,14 @@ class PeopleFinder:
         self.csm = csm
 
     def _add(
-        self, name: str, title: str | None, email: str | None, position: int, label: str | None = None,
-        *, single: bool = False,
+        self,
+        name: str,
+        title: str | None,
+        email: str | None,
+        position: int,
+        label: str | None = None,
+        *,
+        single: bool = False,
     ) -> None:
         name = re.sub(r"\s+", " ", name.strip())
         if single:

@@ -67,34 +67,70 @@ FIRST_VALUE = {
 
 #: (cue regex, probability, mitigation) for risks read from the notes.
 RISK_RULES: tuple[tuple[str, str, str], ...] = (
-    (r"retir|leav|parental|resign|new job", "high",
-     "Name a second champion by day 30, record every training and keep the plan's owners current."),
-    (r"beta|no date|not ready|doesn't do|out of the box|roadmap", "high",
-     "Tell the customer the real status at kickoff, agree an interim workaround and track the gap as a plan item."),
-    (r"told|promis|said it would|takes a weekend|feel just like|across the board|two weeks", "high",
-     "Reset the expectation at kickoff with the scoped timeline, in writing in the recap."),
-    (r"freeze|frozen|upgrade|competing|busy|capacity|bandwidth|only ops|every .* analyst|what's left", "high",
-     "Sequence the work around their other project, book the people's time before the freeze ends, and keep "
-     "setup tasks small."),
-    (r"security|infosec|third-party risk|soc 2|questionnaire|pen test", "medium",
-     "Send the security pack in week 1, hold a weekly status with the reviewer, and plan non-production work "
-     "until sign-off."),
-    (r"messy|inconsistent|duplicate|data quality|clean", "medium",
-     "Run a test migration early, agree a clean-up list with the admin and fix mapping before cutover."),
-    (r"union|notice", "medium",
-     "Put the required notice dates into the plan before each group switches and involve their representatives."),
-    (r"pressure|budget|headcount|scrutiny|cfo", "medium",
-     "Build the ROI summary on their own numbers and preview it with the sponsor before the day-90 review."),
-    (r"pay rule|mapping|rotation|configur|custom", "medium",
-     "Scope the configuration in week 1, test it with real schedules and sign it off before rollout."),
+    (
+        r"retir|leav|parental|resign|new job",
+        "high",
+        "Name a second champion by day 30, record every training and keep the plan's owners current.",
+    ),
+    (
+        r"beta|no date|not ready|doesn't do|out of the box|roadmap",
+        "high",
+        "Tell the customer the real status at kickoff, agree an interim workaround and track the gap as a plan item.",
+    ),
+    (
+        r"told|promis|said it would|takes a weekend|feel just like|across the board|two weeks",
+        "high",
+        "Reset the expectation at kickoff with the scoped timeline, in writing in the recap.",
+    ),
+    (
+        r"freeze|frozen|upgrade|competing|busy|capacity|bandwidth|only ops|every .* analyst|what's left",
+        "high",
+        "Sequence the work around their other project, book the people's time before the freeze ends, and keep "
+        "setup tasks small.",
+    ),
+    (
+        r"security|infosec|third-party risk|soc 2|questionnaire|pen test",
+        "medium",
+        "Send the security pack in week 1, hold a weekly status with the reviewer, and plan non-production work "
+        "until sign-off.",
+    ),
+    (
+        r"messy|inconsistent|duplicate|data quality|clean",
+        "medium",
+        "Run a test migration early, agree a clean-up list with the admin and fix mapping before cutover.",
+    ),
+    (
+        r"union|notice",
+        "medium",
+        "Put the required notice dates into the plan before each group switches and involve their representatives.",
+    ),
+    (
+        r"pressure|budget|headcount|scrutiny|cfo",
+        "medium",
+        "Build the ROI summary on their own numbers and preview it with the sponsor before the day-90 review.",
+    ),
+    (
+        r"pay rule|mapping|rotation|configur|custom",
+        "medium",
+        "Scope the configuration in week 1, test it with real schedules and sign it off before rollout.",
+    ),
 )
 DEFAULT_RISKS = (
-    ("Low user engagement after the first training wave", "medium",
-     "Role-based training, weekly usage snapshots and a usage intervention when a role misses its target twice."),
-    ("Scope creep: new requests crowd out the 90-day outcomes", "high",
-     "Hold to the phase plan and log extras for the next quarter."),
-    ("Competing priorities leave the customer's team too busy to adopt", "medium",
-     "Keep quick wins visible and ask the sponsor to protect the team's time."),
+    (
+        "Low user engagement after the first training wave",
+        "medium",
+        "Role-based training, weekly usage snapshots and a usage intervention when a role misses its target twice.",
+    ),
+    (
+        "Scope creep: new requests crowd out the 90-day outcomes",
+        "high",
+        "Hold to the phase plan and log extras for the next quarter.",
+    ),
+    (
+        "Competing priorities leave the customer's team too busy to adopt",
+        "medium",
+        "Keep quick wins visible and ask the sponsor to protect the team's time.",
+    ),
 )
 
 

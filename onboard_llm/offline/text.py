@@ -50,7 +50,8 @@ def split_sentences(line: str) -> list[str]:
 
 _HEADER = re.compile(r"^\s*(?:>\s*)*(?:From|To|Cc|Bcc|Date|Sent|Subject)\s*:", re.IGNORECASE)
 _AUTHOR = re.compile(
-    r"^\s*(?:>\s*)*(?:From:\s*|On [^,]*,[^,]*?,?\s*|On .*? (?=[A-Z][a-z]+ [A-Z]))?(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z'-]+)+)\s*<[^>]+>(?:\s*wrote:)?"
+    r"^\s*(?:>\s*)*(?:From:\s*|On [^,]*,[^,]*?,?\s*|On .*? (?=[A-Z][a-z]+ [A-Z]))?"
+    r"(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z'-]+)+)\s*<[^>]+>(?:\s*wrote:)?"
 )
 
 
@@ -80,7 +81,12 @@ def sentences(notes: str) -> list[Sentence]:
         kind = _kind(raw)
         if kind == "speech" and (m := re.search(r"\]\s*(?P<name>[A-Z][\w.' -]{1,40}?):", raw)):
             author = m.group("name")
-        elif kind not in ("quoted", "header") and not re.match(r"^\s*(?:>\s*)*(?:From:|On )", raw) and author and _kind(raw) == "speech":
+        elif (
+            kind not in ("quoted", "header")
+            and not re.match(r"^\s*(?:>\s*)*(?:From:|On )", raw)
+            and author
+            and _kind(raw) == "speech"
+        ):
             author = ""
         line = clean_line(raw)
         is_heading = bool(

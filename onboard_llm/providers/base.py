@@ -103,7 +103,9 @@ class ProviderSpec:
     def parse(cls, spec: str) -> ProviderSpec:
         name, _, model = spec.strip().partition(":")
         if not name:
-            raise ConfigError(f"empty provider spec '{spec}': use NAME or NAME:MODEL, e.g. offline or openai:gpt-4.1-mini")
+            raise ConfigError(
+                f"empty provider spec '{spec}': use NAME or NAME:MODEL, e.g. offline or openai:gpt-4.1-mini"
+            )
         return cls(name=name.lower(), model=model or None)
 
     def __str__(self) -> str:

@@ -30,7 +30,9 @@ class OfflineProvider:
         if request.handoff is None:
             raise ProviderError("the offline planner needs the handoff itself; call it through generate_plan()")
         plan = build_plan(request.handoff)
-        return Completion(text=json.dumps(plan, ensure_ascii=False), usage=Usage(), finish_reason="stop", model=self.model)
+        return Completion(
+            text=json.dumps(plan, ensure_ascii=False), usage=Usage(), finish_reason="stop", model=self.model
+        )
 
     async def acomplete(self, request: CompletionRequest) -> Completion:
         return self.complete(request)
