@@ -20,12 +20,43 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
+# click 8.2+ raises this for a bare group name; it prints the help, so leave it alone.
+_NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+class OneLineUsageError(click.ClickException):
+    """A click usage error shown as one ``error:`` line (click's own spans usage, hint and message)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, error: click.UsageError) -> None:
+        super().__init__(error.format_message().rstrip("."))
+        self.command_path = error.ctx.command_path if error.ctx is not None else "onboard"
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()} (see '{self.command_path} --help')", err=True)
+
+
+def _one_line(exc: click.UsageError) -> click.ClickException:
+    return exc if isinstance(exc, _NO_ARGS_IS_HELP) else OneLineUsageError(exc)
+
+
 class OnboardGroup(click.Group):
-    """A click group that turns OnboardError into one line and an exit code."""
+    """A click group that turns OnboardError and usage errors into one line and an exit code."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
         except OnboardError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -126,9 +157,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
     defaults = load_defaults()
     if defaults:
-        shared = {
-            k: v for k, v in defaults.items() if k in ("provider", "prompt", "holidays", "prompts_dir", "max_reasks")
-        }
+        # Config keys are option names; click's default map is keyed by parameter name.
+        params = {"provider": "provider", "prompt": "prompt_ref", "holidays": "holidays"}
+        params |= {"prompts_dir": "prompts_dir", "max_reasks": "max_reasks"}
+        shared = {params[k]: v for k, v in defaults.items() if k in params}
         ctx.default_map = {
             "plan": shared,
             "prompts": {"render": shared, "list": shared, "show": shared, "diff": shared},
@@ -178,18 +210,22 @@ def plan(
     """Generate an onboarding plan from handoff NOTES (a file, or - for stdin)."""
     from onboard_llm.exporters import export, formats
     from onboard_llm.pipeline import generate_plan
+    from onboard_llm.providers.base import get_provider
 
     fmt = fmt.lower()
     if fmt not in formats():
         raise BadInputError(f"unknown format '{fmt}' (available: {', '.join(formats())})")
     text, origin = _read_notes(notes)
     handoff = _handoff(text, origin, opts)
-    if not provider:
+    # Check the prompt and provider before the offline notice, so a bad one is the only line on stderr.
+    _registry(tuple(opts.get("prompts_dir") or ())).get(prompt_ref)
+    implicit = not provider
+    resolved = get_provider(provider or "offline")
+    if implicit:
         click.echo("onboard: no provider configured and no API key found; using the offline planner", err=True)
-        provider = "offline"
     result = generate_plan(
         handoff,
-        provider=provider,
+        provider=resolved,
         prompt=prompt_ref,
         max_reasks=max_reasks,
         holidays=opts.get("holidays"),

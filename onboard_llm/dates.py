@@ -31,7 +31,13 @@ DATE_PATTERNS = (
     re.compile(r"\b(?P<y>20\d\d)-(?P<m>\d\d)-(?P<d>\d\d)\b"),
     re.compile(r"\b(?P<m>1[0-2]|0?[1-9])/(?P<d>3[01]|[12]\d|0?[1-9])(?:/(?P<y>(?:20)?\d\d))?\b"),
     re.compile(
-        rf"\b(?P<mon>{_MONTH_RE})\.?\s+(?P<d>3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?(?:\s*[-–]\s*(?P<d2>3[01]|[12]\d|0?[1-9]))?(?:,?\s+(?P<y>20\d\d))?\b",
+        rf"\b(?P<mon>{_MONTH_RE})\.?\s+(?P<d>3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?"
+        r"(?:\s*[-–]\s*(?P<d2>3[01]|[12]\d|0?[1-9]))?(?:,?\s+(?P<y>20\d\d))?\b",
+        re.IGNORECASE,
+    ),
+    # "11 January 2027", "the 2nd of February", "19 Jan"
+    re.compile(
+        rf"\b(?P<d>3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{_MONTH_RE})\b\.?(?:,?\s+(?P<y>20\d\d))?",
         re.IGNORECASE,
     ),
 )

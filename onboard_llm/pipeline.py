@@ -118,7 +118,8 @@ class _Generation:
     def handle(self, completion: Completion, seconds: float) -> CompletionRequest | None:
         """Record an answer; return the re-ask request, or None once a plan is valid."""
         self.usage = self.usage + completion.usage
-        if completion.finish_reason == "refusal":
+        # OpenAI reports a refusal in its own field with finish_reason "stop"; either signal counts.
+        if completion.finish_reason == "refusal" or completion.refusal:
             self._record(completion, seconds, ParseResult(stage="no_json", errors=["refused"]))
             raise GenerationError(f"the model refused to write the plan: {completion.refusal or completion.text[:200]}")
         parsed = parse_plan(completion.text, source_text=self.handoff.source_text)
@@ -206,15 +207,18 @@ def _apply_context(draft: PlanDraft, handoff: HandoffInput, warnings: list[str])
                 )
             customer[key] = value
     questions = list(draft.open_questions)
-    if handoff.start_date_assumed and not any("start date" in q.question.lower() for q in questions):
-        questions.insert(
-            0,
-            OpenQuestion(
+    if handoff.start_date_assumed:
+        # Every date hangs on this answer, so it is asked first, whoever wrote the question.
+        asked = next((q for q in questions if "start date" in q.question.lower()), None)
+        if asked is not None:
+            questions.remove(asked)
+        else:
+            asked = OpenQuestion(
                 question=f"The notes give no start date; is {handoff.start_date.isoformat()} (the next business day) right?",
                 why_it_matters="Every date in the plan counts from the start date.",
                 ask="account_executive",
-            ),
-        )
+            )
+        questions.insert(0, asked)
     return draft.model_copy(
         update={"customer": type(draft.customer).model_validate(customer), "open_questions": questions}
     )

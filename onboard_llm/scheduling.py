@@ -63,7 +63,8 @@ def timing_issues(plan: OnboardingPlan, calendar: BusinessCalendar | None = None
         if lag > 3:
             issues.append(f"kickoff on {kickoff} is {lag} business days after the start; the playbook says 3 at most")
     if kickoffs:
-        kickoff = kickoffs[0]
+        # The earliest one, whatever order the meetings were listed in.
+        kickoff = min(kickoffs)
         latest = cal.add_business_days(kickoff, 1)
         for message in plan.communications:
             if message.kind == "kickoff_recap" and not kickoff <= message.date <= latest:

@@ -369,7 +369,8 @@ class PlanDraft(PlanModel):
     success_metrics: Sequence[SuccessMetric] = Field(min_length=1)
     stated_goals: list[StatedGoal] = Field(min_length=1)
     outcome_brief: OutcomeBrief
-    stakeholders: list[Stakeholder] = Field(min_length=1)
+    # Empty when the notes name nobody: the plan then owns work by role and asks who fills each one.
+    stakeholders: list[Stakeholder] = Field(default_factory=list)
     raci: list[RaciRow] = Field(min_length=1)
     phases: Sequence[Phase] = Field(min_length=1)
     weekly_plan: Sequence[WeekBlock] = Field(default_factory=list)

@@ -147,10 +147,10 @@ def metric_name(sentence: str, first: _Quantity, label: str | None) -> str:
     prefix = sentence[: first.start]
     clauses = [c for c in re.split(r"[:;(,]|\bwhich\b|\bwhere\b|\bwants?\b|\btarget\b|\bgoal\b", prefix)]
     words: list[str] = []
-    for clause in reversed(clauses):
-        clause = re.sub(
-            r"^.*?\b(?:cares? (?:most )?about|focused on|worried about|talked about|is about)\s+", "", clause
-        )
+    # "Goal on the order form: 30% of appointments booked online": the name follows the number.
+    after_colon = prefix.rstrip().endswith(":")
+    for clause in reversed([] if after_colon else clauses):
+        clause = re.sub(r"^.*?\b(?:cares? (?:most )?about|focused on|worried about|talked about)\s+", "", clause)
         words = re.findall(r"[A-Za-z][\w'/-]*", clause)
         while words and _FILLER.match(words[0] + " "):
             words.pop(0)

@@ -221,6 +221,9 @@ _SINGLE = (
 )
 
 
+_SPEAKER = re.compile(rf"^\s*\[\d{{1,2}}:\d\d(?::\d\d)?\]\s*(?P<name>{NAME})(?:\s*\((?P<title>[^)]{{2,50}})\))?:")
+
+
 class PeopleFinder:
     """Collects people from notes and context, merging repeated mentions."""
 
@@ -277,6 +280,11 @@ class PeopleFinder:
                             continue  # "Account Name: Pinecrest Animal Hospitals" is not a person
                     self._add(groups["name"], title, groups.get("email"), no, label)
         for no, raw in enumerate(notes.splitlines()):
+            # Transcript speakers, whose label clean_line strips: "**[00:04:12] Kevin Marsh (AE):**"
+            speaker = _SPEAKER.match(raw.replace("**", ""))
+            if speaker:
+                title = speaker.group("title")
+                self._add(speaker.group("name"), _trim_title(title) if title else None, None, no)
             line = clean_line(raw).replace("**", "")
             for pattern in _SINGLE:
                 for match in pattern.finditer(line):

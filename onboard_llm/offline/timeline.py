@@ -82,18 +82,22 @@ def phases(b: PlanBuilder, goals: list[GoalFact]) -> list[dict[str, Any]]:
     integration_ids = []
     day = 12
     for tool in [tl for tl in b.core if tl is not identity][:4]:
-        start = min(b.free_after(tool, day), 26)
-        grant = task("p1", f"Grant access for the {tool.name} integration", max(start - 4, 4), c.admin, [kickoff])
-        integration_ids.append(
-            milestone(
-                "p1",
-                f"{tool.name} connected and syncing",
-                start,
-                c.engineer,
-                f"Test records flow between {tool.name} and {b.product} without errors",
-                deps=[grant],
-            )
+        # A freeze on the tool pushes its connection past the freeze, into adoption if need be.
+        start = b.free_after(tool, day)
+        start = min(start, 26) if start <= 26 else min(start, 55)
+        where = "p1" if start <= 30 else "p2"
+        grant_day = max(start - 4, 4) if where == "p1" else max(start - 4, 31)
+        grant = task(where, f"Grant access for the {tool.name} integration", grant_day, c.admin, [kickoff])
+        connected = milestone(
+            where,
+            f"{tool.name} connected and syncing",
+            start,
+            c.engineer,
+            f"Test records flow between {tool.name} and {b.product} without errors",
+            deps=[grant],
         )
+        if where == "p1":
+            integration_ids.append(connected)
         day += 3
     if b.replaced:
         export = task("p1", f"Export a data sample and field list from {replaced}", 6, c.admin, [kickoff])
@@ -168,7 +172,8 @@ def phases(b: PlanBuilder, goals: list[GoalFact]) -> list[dict[str, Any]]:
             f"All users work in {b.product}; no new records in {replaced}",
         )
     for deadline in b.f.deadlines:
-        if 1 <= deadline.day <= 90 and not re.search(r"contract|expires|ends|renew", deadline.what, re.I):
+        handled = b.replaced and re.search(r"contract|expires|ends|renew", deadline.what, re.I)
+        if 1 <= deadline.day <= 90 and not handled:
             where = "p1" if deadline.day <= 30 else "p2" if deadline.day <= 60 else "p3"
             milestone(
                 where,

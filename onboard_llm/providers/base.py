@@ -101,7 +101,9 @@ class ProviderSpec:
 
     @classmethod
     def parse(cls, spec: str) -> ProviderSpec:
-        name, _, model = spec.strip().partition(":")
+        name, _, model = spec.partition(":")
+        # "openai : gpt-4.1" is a typo of the spaced kind, not a provider named "openai ".
+        name, model = name.strip(), model.strip()
         if not name:
             raise ConfigError(
                 f"empty provider spec '{spec}': use NAME or NAME:MODEL, e.g. offline or openai:gpt-4.1-mini"
@@ -131,6 +133,8 @@ class ProviderInfo:
 
 
 _REGISTRY: dict[str, ProviderInfo] = {}
+#: Plugins whose entry point could not be loaded, with the reason, so asking for one says why.
+_BROKEN: dict[str, str] = {}
 _BUILTIN_MODULES = ("onboard_llm.providers.offline",)
 _loaded = False
 
@@ -156,9 +160,18 @@ def _load_all() -> None:
         importlib.import_module(module)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         # A plugin registers itself on import, or its entry point is the factory.
-        obj = ep.load()
-        if ep.name not in _REGISTRY and callable(obj):
-            register_provider(ep.name, default_model=getattr(obj, "default_model", ep.name))(obj)
+        try:
+            obj = ep.load()
+        except Exception as exc:  # any error in third-party import code
+            # One broken plugin must not take every other provider (offline included) down with it.
+            _BROKEN[ep.name] = f"{ep.value} failed to import: {type(exc).__name__}: {exc}"
+            continue
+        if ep.name in _REGISTRY:
+            continue
+        if not callable(obj):
+            _BROKEN[ep.name] = f"{ep.value} is not a provider class or factory"
+            continue
+        register_provider(ep.name, default_model=getattr(obj, "default_model", ep.name))(obj)
 
 
 def available_providers() -> list[ProviderInfo]:
@@ -173,6 +186,8 @@ def get_provider(spec: str | ProviderSpec, **options: Any) -> Provider:
     parsed = ProviderSpec.parse(spec) if isinstance(spec, str) else spec
     info = _REGISTRY.get(parsed.name)
     if info is None:
+        if parsed.name in _BROKEN:
+            raise ConfigError(f"provider plugin '{parsed.name}' could not be loaded: {_BROKEN[parsed.name]}")
         known = ", ".join(sorted(_REGISTRY))
         raise ConfigError(f"unknown provider '{parsed.name}' (available: {known})")
     return info.factory(model=parsed.model or info.default_model, **options)
