@@ -215,6 +215,9 @@ def plan(
     fmt = fmt.lower()
     if fmt not in formats():
         raise BadInputError(f"unknown format '{fmt}' (available: {', '.join(formats())})")
+    if output is not None and not output.parent.is_dir():
+        # Before generating: a paid model call should not be thrown away for a typo in -o.
+        raise BadInputError(f"cannot write {output}: folder {output.parent} does not exist")
     text, origin = _read_notes(notes)
     handoff = _handoff(text, origin, opts)
     # Check the prompt and provider before the offline notice, so a bad one is the only line on stderr.

@@ -21,7 +21,8 @@ from onboard_llm.rules import check_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted([*ROOT.glob("examples/*.md"), *ROOT.glob("examples/*.txt")])
-UNSEEN = sorted(p for p in (ROOT / "tests/data/unseen").iterdir() if p.is_dir())
+# Two sets of notes written by someone who had not seen the rules; see benchmarks/offline_extraction.py.
+UNSEEN = sorted(p for d in ("unseen", "unseen2") for p in (ROOT / "tests/data" / d).iterdir() if p.is_dir())
 TODAY = dt.date(2026, 11, 23)
 
 
@@ -214,22 +215,38 @@ def test_freeze_window_pushes_integration_work() -> None:
 # -- notes the rules were not written against --------------------------------------
 
 
-@pytest.mark.parametrize("folder", UNSEEN, ids=lambda p: p.name)
+@pytest.mark.parametrize("folder", UNSEEN, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_unseen_notes(folder: Path) -> None:
     expected = yaml.safe_load((folder / "expected.yaml").read_text())
     handoff = build_handoff((folder / "notes.md").read_text(), today=TODAY)
     facts = read_notes(handoff)
     result = generate_plan(handoff, provider="offline", max_reasks=0)
     assert len(result.attempts) == 1
-    if expected["company"]:
-        assert facts.company == expected["company"]
+    assert facts.company == expected["company"]
     if expected["start_date"]:
         assert handoff.context.start_date == dt.date.fromisoformat(str(expected["start_date"]))
+    else:
+        assert handoff.start_date_assumed
     want = {p["name"] for p in expected["people"]}
     got = {s.name.replace("Dr. ", "") for s in result.plan.stakeholders}
-    # Nobody invented; most people found.
-    assert got <= want | {p.replace("Dr. ", "") for p in want}, got - want
-    assert len(got & want) >= 0.75 * len(want), want - got
-    tools = {t.name for t in facts.tools} | set(facts.competitors)
-    wanted_tools = set(expected["integrations"])
-    assert len(tools & wanted_tools) >= 0.6 * len(wanted_tools), wanted_tools - tools
+    assert len(got & want) >= 0.5 * len(want), want - got
+
+
+def test_unseen_notes_overall() -> None:
+    """Recall and precision over every unseen note, at the levels measured when this test was written."""
+    hit = want_n = got_n = tool_hit = tool_want = tool_got = 0
+    for folder in UNSEEN:
+        expected = yaml.safe_load((folder / "expected.yaml").read_text())
+        handoff = build_handoff((folder / "notes.md").read_text(), today=TODAY)
+        facts = read_notes(handoff)
+        plan = generate_plan(handoff, provider="offline", max_reasks=0).plan
+        want = {p["name"] for p in expected["people"]}
+        got = {s.name.replace("Dr. ", "") for s in plan.stakeholders}
+        hit, want_n, got_n = hit + len(got & want), want_n + len(want), got_n + len(got)
+        tools = {t.name for t in facts.tools} | set(facts.competitors)
+        wanted_tools = set(expected["integrations"])
+        tool_hit += len(tools & wanted_tools)
+        tool_want += len(wanted_tools)
+        tool_got += len(tools)
+    assert hit / want_n >= 0.9 and hit / got_n >= 0.95, (hit, want_n, got_n)
+    assert tool_hit / tool_want >= 0.65 and tool_hit / tool_got >= 0.9, (tool_hit, tool_want, tool_got)

@@ -22,9 +22,14 @@ from onboard_llm.offline.vocab import (
     CONSTRAINT,
     KNOWN_TOOLS,
     LATER,
+    NOT_TOOL,
     PROMISE,
     REPLACED,
     RISK,
+    TOOL_AFTER,
+    TOOL_BEFORE,
+    TOOL_HEADINGS,
+    TOOL_LIST,
     TOOL_SUFFIX,
     categorize,
 )
@@ -78,31 +83,45 @@ class Facts:
 # -- goals ----------------------------------------------------------------------
 
 _ORG_NAME = re.compile(
-    r"\b(?:[A-Z][\w&'.-]*\s+){1,4}(?:"
+    r"\b(?:[A-Z][\w'.-]*\s+(?:&\s+)?){1,4}(?:"
     + "|".join(sorted((w.capitalize() for w in ORG_WORDS), key=len, reverse=True))
-    + r")\b"
+    + r"|LLP|LLC|Inc\.?|Ltd\.?|GmbH|PLC|AG|SA)\b"
+    r"|\b(?:City|Town|County|Village|Port|State|Province|District|Borough) of (?:[A-Z][\w'-]+)(?: [A-Z][\w'-]+)?"
+)
+_COMPANY_LABEL = re.compile(
+    r"^(?:account name|account|customer name|customer|company name|company|client|organi[sz]ation|practice name|"
+    r"practice|school|district|agency)\s*:\s*(?P<v>[^\n|]+)",
+    re.I | re.M,
+)
+_GENERIC_TITLE = re.compile(
+    r"(?i)^(?:internal|notes?|handoff|summary|minutes|meeting.*|deal.*|key .*|call.*|kickoff.*)$"
 )
 
 
 def _company(handoff: HandoffInput) -> str | None:
     if handoff.context.company:
         return handoff.context.company
-    for pattern in (
-        r"^(?:Account Name|Account|Customer|Company|Client|Organi[sz]ation)\s*:\s*(?P<v>[^\n|]+)",
-        r"^#+\s*(?:Handoff(?: call)?:?\s*)?(?P<v>[A-Z][\w&.' ]+?)\s*(?:\s[-/|–]|handoff)",
-    ):
-        if m := re.search(pattern, handoff.notes, re.I | re.M):
-            value = m.group("v").strip(" *")
-            if not re.fullmatch(r"(?i)internal|notes|handoff|summary|minutes|meeting.*", value):
-                return value
-    # Otherwise the organisation named most often: "Westfield Credit Union", "Ironbark Builders".
+    plain = re.sub(r"\*\*|__", "", handoff.notes)
+    if m := _COMPANY_LABEL.search(plain):
+        value = re.split(r"\s+[-–—(]\s*", m.group("v").strip(" *"))[0].strip()
+        if value and not _GENERIC_TITLE.match(value):
+            return value
+    # Otherwise the organisation named most often: "Westfield Credit Union", "City of Marlow Springs".
     counts: dict[str, int] = {}
-    for m in _ORG_NAME.finditer(handoff.notes):
-        name = re.sub(r"^(?:The|At|For|From|With|And)\s+", "", m.group(0)).strip()
-        if len(name.split()) >= 2 and name.split()[0].lower() not in ORG_WORDS:
+    for m in _ORG_NAME.finditer(plain):
+        name = re.sub(r"^(?:The|At|For|From|With|And|Re|Fw|Fwd)\s+", "", m.group(0)).strip()
+        words = name.split()
+        if (
+            (len(words) >= 2 or name.startswith(("City of", "Town of"))) and words[0].lower() not in ORG_WORDS
+        ) or name.split(" of ")[0] in ("City", "Town", "County", "Village", "Port", "State", "District", "Borough"):
             counts[name] = counts.get(name, 0) + 1
     if counts:
-        return max(counts, key=lambda k: (counts[k], -handoff.notes.find(k)))
+        return max(counts, key=lambda k: (counts[k], -plain.find(k)))
+    # Last, a heading that names the account, if the notes name it again somewhere.
+    if m := re.search(r"^#+\s*(?:Handoff(?: call)?:?\s*)?(?P<v>[A-Z][\w&.' ]+?)\s*(?:\s[-/|–—]|handoff)", plain, re.M):
+        value = m.group("v").strip(" *")
+        if not _GENERIC_TITLE.match(value) and plain.count(value) >= 2:
+            return value
     return None
 
 
@@ -122,15 +141,71 @@ def _product(handoff: HandoffInput) -> str | None:
     return None
 
 
-def _tools(sents: list[Sentence], source: str) -> list[Tool]:
+def _tool_candidates(s: Sentence, stop: set[str]) -> list[str]:
+    """Product names the sentence puts in an integration context, known to the vocabulary or not."""
+    raw: list[str] = []
+    raw += [m.group("tool") for m in TOOL_BEFORE.finditer(s.text)]
+    raw += [m.group("tool") for m in TOOL_AFTER.finditer(s.text)]
+    listed = TOOL_LIST.match(s.text)
+    if listed or s.heading.startswith(TOOL_HEADINGS):
+        items = listed.group("items") if listed else s.text
+        for part in re.split(r",|;|\band\b|\(|\)|:|\s[-–—]\s", items):
+            part = part.strip(" .")
+            # In a list only a bare name counts: "Dentrix", not "Practice management".
+            if part and all(w[:1].isupper() or w[:1].isdigit() for w in part.split()):
+                raw.append(part)
+    out: list[str] = []
+    for item in raw:
+        words = item.split()
+        # At the start of the sentence or of a table cell.
+        at_start = bool(words) and re.search(rf"(?:^|[|.:;!?])\W*{re.escape(words[0])}\b", s.text) is not None
+        if at_start and len(words) > 1 and not re.search(rf"[a-z,]\s+{re.escape(words[0])}\b", s.text):
+            words = words[1:]  # "Confirm Banner integration": a sentence-initial verb, not part of the name
+        # Trim lower-case or stop words from the ends: "Okta SSO" -> "Okta".
+        while words and (
+            words[-1].lower() in NOT_TOOL or (not words[-1][:1].isupper() and not words[-1][:1].isdigit())
+        ):
+            words.pop()
+        while words and (words[0].lower() in NOT_TOOL or words[0].lower() in stop or not words[0][:1].isupper()):
+            words.pop(0)
+        if not words or len(words) > 3:
+            continue
+        name = " ".join(words).strip(" .,")
+        if any(w.lower() in stop for w in words) or name.lower() in NOT_TOOL or len(name) < 2 or "." in name:
+            continue
+        if any(w.isupper() and w.lower() in _CAPS_WORDS for w in words):
+            continue
+        out.append(name)
+    return out
+
+
+_WORDLIKE_TOOLS = frozenset({"Segment", "Box", "Teams", "Banner", "Epic", "Lever", "Sage", "Outreach", "Gong", "Excel"})
+#: Shouted English words that are not product acronyms.
+_CAPS_WORDS = frozenset(
+    {"and", "not", "or", "the", "ps", "fyi", "asap", "tbd", "ok", "all", "no", "yes", "must", "only"}
+)
+
+
+def _tools(sents: list[Sentence], source: str, stop: set[str]) -> list[Tool]:
     found: dict[str, Tool] = {}
     for s in sents:
-        names = [t for t in KNOWN_TOOLS if re.search(rf"(?<![\w-]){re.escape(t)}(?![\w-])", s.text)]
+        # A tool named like an English word, followed by a colon, is a field label ("Segment: Mid-Market").
+        names = [
+            t
+            for t in KNOWN_TOOLS
+            if re.search(rf"(?<![\w-]){re.escape(t)}(?![\w-])" + (r"(?!\s*:)" if t in _WORDLIKE_TOOLS else ""), s.text)
+        ]
         names += [
             m.group(1)
             for m in TOOL_SUFFIX.finditer(s.text)
             if m.group(1).split()[0].lower() not in ("the", "our", "their", "this", "that", "standard")
             and _capitalised_mid_sentence(m.group(1), source)
+        ]
+        # An unknown single Title-case word must also be capitalised mid-sentence somewhere ("File" is not a tool).
+        names += [
+            n
+            for n in _tool_candidates(s, stop)
+            if len(n.split()) > 1 or not n.istitle() or _capitalised_mid_sentence(n, source)
         ]
         for name in names:
             # "SAP" inside "SAP S/4HANA", "Teams" inside "Microsoft Teams": keep the longest.
@@ -286,9 +361,15 @@ def read_notes(handoff: HandoffInput) -> Facts:
         and not s.text.rstrip().endswith("?")
     )
     windows, deadlines = _windows_and_deadlines(sents, start)
-    tools = _tools(parts, source)
+    # Words that name people, the customer or the product are never tools.
+    stop = {w.lower() for p in people for w in p.name.replace("Dr. ", "").split()}
+    stop |= {w.lower() for w in re.findall(r"[A-Za-z]+", f"{company or ''} {_product(handoff) or ''}")}
+    stop |= {w.lower() for w in ORG_WORDS} | {"customer", "vendor", "users", "user", "staff", "team", "teams?"}
+    tools = _tools(parts, source, stop)
     # Keep "Shopify Plus" over "Shopify", "SAP S/4HANA" over "SAP", "Microsoft Teams" over "Teams".
-    tools = [t for t in tools if not any(t.name != o.name and t.name in o.name and o.status == t.status for o in tools)]
+    tools = [
+        t for t in tools if not any(t.name != o.name and re.search(rf"\b{re.escape(t.name)}\b", o.name) for o in tools)
+    ]
 
     unknowns: list[str] = []
     for pattern, what in _UNKNOWN_CUES:

@@ -127,7 +127,8 @@ ORG_WORDS = frozenset(
     hospitals clinic clinics systems solutions partners labs software technologies technology services capital
     industries manufacturing motors energy pharma logistics markets media studio studios store stores advising center
     centre network networks institute foundation agency airlines airways hotels resorts restaurants brewing farms
-    bakery dental vets veterinary animal outdoor federal credit""".split()
+    bakery dental vets veterinary animal outdoor federal credit lines freight transport trucking partners llp
+    associates""".split()
 )
 
 
@@ -208,7 +209,13 @@ _PATTERNS = (
     # "Rebecca Tran runs third-party risk" / "Owen Feld (…) is the one"
     re.compile(
         rf"(?P<name>{NAME})\s+(?:runs|told|said|says|is|was|will|wants|asked|drove|liked|signed|owns|leads|manages|"
-        r"thinks|guessed|mentioned|joined|needs|can't|cannot|works|came|may)\b"
+        r"thinks|guessed|mentioned|joined|needs|can't|cannot|works|came|may|from)\b"
+    ),
+    # "Deputy CIO Teresa Lindqvist", "Director of Safety Pete Okonkwo": a title right before the name
+    re.compile(
+        r"(?P<title>\b(?:[A-Z][A-Za-z]*\s+){0,3}(?:CIO|CFO|CEO|COO|CTO|CNO|CISO|VP|Director|Manager|Officer|Lead|Head|"
+        r"Controller|Administrator|Architect|Engineer|Chief|President)(?:\s+of\s+[A-Z][A-Za-z]+(?:\s+[A-Z][A-Za-z]+)?)?)"
+        rf"\s+(?P<name>{NAME})\b"
     ),
 )
 

@@ -208,3 +208,34 @@ def categorize(text: str) -> str:
 
 
 # -- metrics --------------------------------------------------------------------
+
+
+_CANDIDATE = r"(?P<tool>[A-Z][\w+/-]*(?:\.[A-Za-z]+)?(?:\s+(?:[A-Z0-9][\w+/-]*)){0,2})"
+#: "integrate with X", "sync to X", "migrate off X", "SSO through X": a tool follows.
+TOOL_BEFORE = re.compile(
+    r"\b(?:integrat\w* (?:with|into|to)|sync\w* (?:with|to|from|into)|connect\w* (?:to|with|into)|"
+    r"migrat\w* (?:from|off|to)|export\w* (?:from|out of)|import\w* (?:from|into)|pull\w* (?:from|out of)|"
+    r"push\w* (?:to|into)|feeds? (?:from|into)|(?:SSO|sign[- ]in|log ?in) (?:via|through|with)|"
+    r"moving (?:off|from)|replac\w*|currently (?:on|use|uses|using|in)|they use|they're on|they are on|"
+    r"runs? on|lives? in|system of record(?: is)?|stays? on|hooks? into|plugs? into|writes? back to)\s+"
+    r"(?:the |their |our |an |a )?" + _CANDIDATE
+)
+#: "X integration", "X connector", "X API": a tool precedes.
+TOOL_AFTER = re.compile(
+    _CANDIDATE + r"\s+(?:integration|connector|API|sync|SSO|SCIM|feed|instance|tenant|export|plugin|add-in|app|"
+    r"migration|interface|webhook|adapter)s?\b"
+)
+#: Lines that list systems: "Integrations: A, B and C".
+TOOL_LIST = re.compile(
+    r"^(?:integrations?|systems?|tech stack|stack|tools?|environment|current tools|current stack)\s*:\s*(?P<items>.+)$",
+    re.I,
+)
+TOOL_HEADINGS = ("integration", "tech", "systems", "environment", "stack", "tools")
+#: Capitalised words that are never a tool on their own.
+NOT_TOOL = frozenset(
+    """i it sso scim api apis csv pdf us eu uk gl hr qa crm erp pm am ae csm se cio cfo ceo coo cto vp it's we they
+    the our their this that these those phase day week month year q1 q2 q3 q4 monday tuesday wednesday thursday
+    friday saturday sunday january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec go live go-live none tbd n/a yes no ok data cloud
+    production sandbox test staging prod dev mobile web desktop email phone sms slack? teams? one two three""".split()
+)

@@ -1,0 +1,37 @@
+"""Shared fixtures: run the CLI away from the user's config, environment and network."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from onboard_llm.config import find_config
+
+
+def _isolate(mp: pytest.MonkeyPatch, folder: Path) -> None:
+    # ONBOARD_* settings and provider keys would change what the CLI does (or reach the network).
+    for name in list(os.environ):
+        if name.startswith("ONBOARD_") or name.endswith("_API_KEY"):
+            mp.delenv(name)
+    mp.chdir(folder)
+    found = find_config()
+    assert found is None, f"a config file above the test folder would leak into the tests: {found[0]}"
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh working folder with no onboard config above it and no ONBOARD_* environment."""
+    _isolate(monkeypatch, tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def isolated_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The same isolation, shared by a module's expensive fixtures."""
+    folder = tmp_path_factory.mktemp("isolated")
+    with pytest.MonkeyPatch.context() as mp:
+        _isolate(mp, folder)
+        yield folder
