@@ -225,7 +225,7 @@ def plan(
     implicit = not provider
     resolved = get_provider(provider or "offline")
     if implicit:
-        click.echo("onboard: no provider configured and no API key found; using the offline planner", err=True)
+        click.echo("onboard: no provider configured; using the offline planner (no model or API key needed)", err=True)
     result = generate_plan(
         handoff,
         provider=resolved,

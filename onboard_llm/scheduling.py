@@ -60,7 +60,7 @@ def timing_issues(plan: OnboardingPlan, calendar: BusinessCalendar | None = None
     kickoffs = by_kind.get("kickoff", [])
     for kickoff in kickoffs:
         lag = cal.business_days_between(start, kickoff)
-        if lag > 5:
+        if lag > 3:
             issues.append(f"kickoff on {kickoff} is {lag} business days after the start; the playbook says 3 at most")
     if kickoffs:
         # The earliest one, whatever order the meetings were listed in.

@@ -381,10 +381,10 @@ class PlanBuilder:
             "schema_version": SCHEMA_VERSION,
             "customer": {
                 "company": self.f.company or "Unnamed customer",
-                "industry": ctx.industry,
-                "size": ctx.size,
+                "industry": ctx.industry or self.f.industry,
+                "size": ctx.size or self.f.size,
                 "product_tier": self.f.product,
-                "implementation_complexity": ctx.implementation_complexity or self._complexity(),
+                "implementation_complexity": ctx.implementation_complexity or self.f.complexity or self._complexity(),
                 "csm": ctx.csm or (self.cast.csm if self.cast.csm != "csm" else None),
             },
             "primary_goal": self.primary_goal(stated),

@@ -65,6 +65,9 @@ class Facts:
 
     company: str | None
     product: str | None
+    industry: str | None
+    size: str | None
+    complexity: str | None
     people: list[Person]
     tools: list[Tool]
     metrics: list[MetricFact]
@@ -122,6 +125,21 @@ def _company(handoff: HandoffInput) -> str | None:
         value = m.group("v").strip(" *")
         if not _GENERIC_TITLE.match(value) and plain.count(value) >= 2:
             return value
+    return None
+
+
+def field_value(notes: str, *labels: str) -> str | None:
+    """The value of a labelled line ("Industry: Veterinary Services"), bold markers ignored."""
+    plain = re.sub(r"\*\*|__", "", notes)
+    pattern = r"^[\s>*-]*(?:" + "|".join(re.escape(label) for label in labels) + r")\s*:\s*(?P<v>[^\n|]{1,80})$"
+    m = re.search(pattern, plain, re.I | re.M)
+    return m.group("v").strip() if m else None
+
+
+def _complexity_from(notes: str) -> str | None:
+    value = field_value(notes, "implementation complexity", "complexity")
+    if value and (m := re.match(r"(?i)\s*(low|medium|high)", value)):
+        return m.group(1).lower()
     return None
 
 
@@ -389,6 +407,9 @@ def read_notes(handoff: HandoffInput) -> Facts:
     competitors = [t.name for t in tools if t.status == "competitor"]
     return Facts(
         company=company,
+        industry=field_value(notes, "industry", "vertical", "sector", "segment industry"),
+        size=field_value(notes, "employees", "company size", "size", "headcount"),
+        complexity=_complexity_from(notes),
         product=_product(handoff),
         people=people,
         tools=[t for t in tools if t.status != "competitor"],
