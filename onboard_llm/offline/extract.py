@@ -293,6 +293,12 @@ def _windows_and_deadlines(sents: list[Sentence], start: dt.date) -> tuple[list[
     return windows, deadlines
 
 
+#: A line that asks rather than tells ("What about their IT capacity?").
+_QUESTION_START = re.compile(
+    r"^\W*(?:what|who|whom|how|why|when|where|which|is|are|do|does|did|can|could|will|would|should|and|so|"
+    r"any|baselines?)\b.*\?\W*$",
+    re.I,
+)
 _UNKNOWN_CUES = (
     (
         r"\bno (?:number|target|baseline)\b|didn't give a number|never got a number|no baseline|not a committed target|nobody defined",
@@ -376,7 +382,7 @@ def read_notes(handoff: HandoffInput) -> Facts:
         if (RISK.search(s.text) or s.heading.startswith("risk"))
         and s.text not in promises
         and s.kind not in ("header", "field")
-        and not s.text.rstrip().endswith("?")
+        and not _QUESTION_START.match(s.text)
     )
     windows, deadlines = _windows_and_deadlines(sents, start)
     # Words that name people, the customer or the product are never tools.
@@ -395,7 +401,7 @@ def read_notes(handoff: HandoffInput) -> Facts:
             if re.search(pattern, s.text, re.I):
                 unknowns.append(f"{what}|{s.text}")
     questions = _unique(
-        s.text
+        _with_context(s, sents)
         for s in sents
         if s.kind not in ("header", "quoted", "speech")
         and (

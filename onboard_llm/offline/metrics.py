@@ -96,7 +96,8 @@ def _unit_of(raw: str | None, money: bool) -> str | None:
         return None
     for pattern, unit in UNITS:
         if re.fullmatch(pattern, raw.strip(), re.I):
-            return unit
+            # Counts keep the notes' own noun: "75 agents", not "75 users".
+            return raw.strip().lower() if unit == "users" else unit
     return None
 
 
@@ -340,6 +341,9 @@ def extract_metric(sentence: Sentence, start: dt.date, source: str, provenance: 
     name = metric_name(text, qs[0], label)
     if not name:
         return None
+    counted = unit not in ("%", "USD", "days", "business days", "hours", "minutes", "weeks", "seconds", "points")
+    if counted and not relative and not name.lower().startswith(unit):
+        name = f"{unit.capitalize()} {name[0].lower() + name[1:]}"  # "Agents working in Harbordesk"
     category = categorize(text)
     by_day, beyond = by_day_of(text, start, category)
     lead_in = text[max(0, target.start - 20) : target.start].lower()
