@@ -50,12 +50,12 @@ def metric_goal(metric: MetricFact) -> str:
         return (
             f"Bring {name} from {fmt_amount(metric.baseline, metric.unit)} to {fmt_amount(metric.target, metric.unit)}"
         )
-    if metric.unit not in ("%", "USD", "days", "business days", "hours", "minutes", "weeks", "seconds", "points"):
+    counted = metric.unit not in ("%", "USD", "days", "business days", "hours", "minutes", "weeks", "seconds", "points")
+    if counted and metric.comparator in ("at least", None):
         # A count: "Get 75 agents working in Harbordesk".
-        if metric.comparator == "at least" or metric.comparator is None:
-            return f"Get {fmt_number(metric.target)} {metric.unit} {name}".replace(
-                f"{metric.unit} {metric.unit}", metric.unit
-            )
+        return f"Get {fmt_number(metric.target)} {metric.unit} {name}".replace(
+            f"{metric.unit} {metric.unit}", metric.unit
+        )
     if metric.comparator == "under":
         return f"Get {name} under {fmt_amount(metric.target, metric.unit)}"
     if metric.comparator == "at least":
