@@ -51,7 +51,7 @@ def appears_in(phrase: str, text: str) -> bool:
     return re.search(pattern, normalize_text(text)) is not None
 
 
-_WORDS = {
+NUMBER_WORD_VALUES = {
     "zero": 0,
     "one": 1,
     "two": 2,
@@ -78,7 +78,7 @@ _WORDS = {
     "a quarter": 25,
     "a dozen": 12,
 }
-_WORD_NUMBER = re.compile(r"\b(" + "|".join(sorted(_WORDS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+_WORD_NUMBER = re.compile(r"\b(" + "|".join(sorted(NUMBER_WORD_VALUES, key=len, reverse=True)) + r")\b", re.IGNORECASE)
 # Dates and clock times are not figures: "2027-02-15" must not ground a target of 15.
 _DATE_OR_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b|\b\d{1,2}:\d{2}(?::\d{2})?\b")
 
@@ -90,7 +90,7 @@ def numbers_in(text: str) -> set[float]:
     """
     found: set[float] = set()
     for match in _WORD_NUMBER.finditer(text):
-        found.add(float(_WORDS[match.group(1).lower()]))
+        found.add(float(NUMBER_WORD_VALUES[match.group(1).lower()]))
     text = _DATE_OR_TIME.sub(" ", text)
     for match in _NUMBER.finditer(text):
         value = float(match.group(1).replace(",", ""))

@@ -6,29 +6,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from onboard_llm.grounding import appears_in, number_appears
+from onboard_llm.grounding import NUMBER_WORD_VALUES, appears_in, number_appears
 from onboard_llm.offline.text import Sentence, find_dates
 from onboard_llm.offline.vocab import GOAL_HEADINGS, RISK, categorize
 
-NUMBER_WORDS = {
-    "zero": 0,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "twelve": 12,
-    "fifteen": 15,
-    "twenty": 20,
-    "thirty": 30,
-    "fifty": 50,
-    "hundred": 100,
-}
+# Spelled-out numbers: the same words the grounding check accepts, without the fractions ("half").
+NUMBER_WORDS = {word: value for word, value in NUMBER_WORD_VALUES.items() if " " not in word and word != "half"}
 UNITS = (
     (r"%|percent", "%"),
     (r"business days?", "business days"),
