@@ -167,10 +167,90 @@ def cli(ctx: click.Context, debug: bool) -> None:
         }
 
 
+def provider_options(func: F) -> F:
+    """Which model answers, and how hard to try: shared by every command that calls a provider."""
+    options = [
+        click.option(
+            "--provider",
+            envvar="ONBOARD_PROVIDER",
+            help="Provider spec: offline, openai[:MODEL], anthropic[:MODEL], openai-compatible[:MODEL].",
+        ),
+        click.option("--model", envvar="ONBOARD_MODEL", help="Model name (overrides the one in --provider)."),
+        click.option("--base-url", help="API base URL (openai: also OPENAI_BASE_URL; required for openai-compatible)."),
+        click.option(
+            "--max-retries",
+            type=click.IntRange(0, 20),
+            default=4,
+            show_default=True,
+            help="Retries of a transient failure (429, 5xx, timeouts).",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(1, 3600),
+            default=300.0,
+            show_default=True,
+            help="Seconds allowed for one request, retries included.",
+        ),
+        click.option("--max-cost", type=float, help="Stop before spending more than this many US dollars."),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            envvar="ONBOARD_CACHE_DIR",
+            help="Folder of the response cache (default: the user cache folder).",
+        ),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write the response cache."),
+        click.option(
+            "--db",
+            type=click.Path(dir_okay=False, path_type=Path),
+            envvar="ONBOARD_DB",
+            help="SQLite file of the generation log (default: the user data folder).",
+        ),
+        click.option("--no-log", is_flag=True, help="Do not record this run in the generation log."),
+        click.option("-v", "--verbose", is_flag=True, help="Print attempts, tokens, cost and the log id on stderr."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _provider(opts: dict[str, Any]) -> tuple[Any, str | None]:
+    """Build the provider the options name, and the notice to print when it was chosen implicitly."""
+    from onboard_llm.providers.base import ProviderSpec, get_provider, resolve_default_provider
+    from onboard_llm.providers.retry import RetryPolicy
+
+    notice = None
+    spec_text = opts.get("provider")
+    if not spec_text:
+        spec_text, reason = resolve_default_provider()
+        notice = (
+            f"onboard: {reason}; using the offline planner (no model or API key needed)"
+            if spec_text == "offline"
+            else f"onboard: {reason}; using {spec_text}"
+        )
+    spec = ProviderSpec.parse(spec_text)
+    if opts.get("model"):
+        spec = ProviderSpec(spec.name, opts["model"])
+    retry = RetryPolicy(max_retries=opts["max_retries"], timeout=opts["timeout"])
+    extra = {"base_url": opts["base_url"]} if opts.get("base_url") else {}
+    return get_provider(spec, retry=retry, **extra), notice
+
+
+def _stores(opts: dict[str, Any], provider: Any) -> tuple[Any, Any]:
+    """The response cache and the generation log the options ask for (None when switched off)."""
+    from onboard_llm.cache import ResponseCache
+    from onboard_llm.genlog import GenerationLog
+
+    cache = None
+    if not opts.get("no_cache") and getattr(provider, "cacheable", True):
+        cache = ResponseCache(opts.get("cache_dir"))
+    log = None if opts.get("no_log") else GenerationLog(opts.get("db"))
+    return cache, log
+
+
 @cli.command()
 @click.argument("notes", metavar="NOTES")
 @context_options
-@click.option("--provider", envvar="ONBOARD_PROVIDER", help="Provider spec, e.g. offline or openai:gpt-4.1-mini.")
+@provider_options
 @click.option(
     "--prompt",
     "prompt_ref",
@@ -199,7 +279,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
 )
 def plan(
     notes: str,
-    provider: str | None,
     prompt_ref: str,
     fmt: str,
     audience: str,
@@ -208,9 +287,9 @@ def plan(
     **opts: Any,
 ) -> None:
     """Generate an onboarding plan from handoff NOTES (a file, or - for stdin)."""
+    from onboard_llm.cli_progress import Spinner, describe_run
     from onboard_llm.exporters import export, formats
     from onboard_llm.pipeline import generate_plan
-    from onboard_llm.providers.base import get_provider
 
     fmt = fmt.lower()
     if fmt not in formats():
@@ -220,22 +299,30 @@ def plan(
         raise BadInputError(f"cannot write {output}: folder {output.parent} does not exist")
     text, origin = _read_notes(notes)
     handoff = _handoff(text, origin, opts)
-    # Check the prompt and provider before the offline notice, so a bad one is the only line on stderr.
+    # Check the prompt and provider before any notice, so a bad one is the only line on stderr.
     _registry(tuple(opts.get("prompts_dir") or ())).get(prompt_ref)
-    implicit = not provider
-    resolved = get_provider(provider or "offline")
-    if implicit:
-        click.echo("onboard: no provider configured; using the offline planner (no model or API key needed)", err=True)
-    result = generate_plan(
-        handoff,
-        provider=resolved,
-        prompt=prompt_ref,
-        max_reasks=max_reasks,
-        holidays=opts.get("holidays"),
-        prompts_dir=list(opts.get("prompts_dir") or ()),
-    )
+    provider, notice = _provider(opts)
+    if notice:
+        click.echo(notice, err=True)
+    cache, log = _stores(opts, provider)
+    with Spinner(f"{provider.name}:{provider.model}") as spinner:
+        result = generate_plan(
+            handoff,
+            provider=provider,
+            prompt=prompt_ref,
+            max_reasks=max_reasks,
+            holidays=opts.get("holidays"),
+            prompts_dir=list(opts.get("prompts_dir") or ()),
+            max_cost=opts.get("max_cost"),
+            cache=cache,
+            log=log,
+            on_attempt=spinner.attempt,
+        )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if opts.get("verbose"):
+        for line in describe_run(result):
+            click.echo(line, err=True)
     options = {"audience": audience} if fmt in ("md", "markdown") else {}
     rendered = export(result.plan, fmt, **options)
     if output is not None:
@@ -246,6 +333,26 @@ def plan(
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(rendered, nl=not rendered.endswith("\n"))
+
+
+@cli.group(cls=OnboardGroup)
+def providers() -> None:
+    """The providers onboard can use."""
+
+
+@providers.command("list")
+def providers_list() -> None:
+    """Each provider, its default model and whether its key is set (never the key)."""
+    from onboard_llm.providers.base import available_providers
+
+    rows = [("PROVIDER", "DEFAULT MODEL", "KEY", "DESCRIPTION")]
+    for info in available_providers():
+        state = info.key_is_set()
+        key = "not needed" if state is None else f"{info.key_env} {'set' if state else 'not set'}"
+        rows.append((info.name, info.default_model, key, info.description))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3])
 
 
 @cli.command()
@@ -339,6 +446,15 @@ def prompts_diff(old: str, new: str, prompts_dir: tuple[Path, ...]) -> None:
     """Unified diff between two versions' files."""
     diff = _registry(prompts_dir).diff(old, new)
     click.echo(diff or f"{old} and {new} have identical files", nl=not diff)
+
+
+def _register_logs() -> None:
+    from onboard_llm.cli_logs import logs
+
+    cli.add_command(logs)
+
+
+_register_logs()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -27,8 +27,39 @@ class PromptError(BadInputError):
     """A prompt name, version or template is unknown or broken (exit 2)."""
 
 
+class MissingKeyError(ConfigError):
+    """A provider needs an API key that is not set (exit 2)."""
+
+
 class ProviderError(OnboardError):
-    """The provider failed to answer (exit 1)."""
+    """The provider failed to answer (exit 1).
+
+    ``status`` is the HTTP status when there was one; the message always names
+    the provider, and never carries a key.
+    """
+
+    def __init__(self, message: str, *, provider: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.status = status
+
+
+class ProviderAuthError(ConfigError):
+    """The provider rejected the key or the account (exit 2): the configuration must change."""
+
+
+class TransientError(ProviderError):
+    """A failure worth retrying: 429, 408, 409, 5xx, 529 overloaded, a timeout or a lost connection.
+
+    Providers raise it from inside one attempt; the retry policy catches it and
+    either tries again or turns it into a final ProviderError.
+    """
+
+    def __init__(
+        self, message: str, *, provider: str = "", status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, provider=provider, status=status)
+        self.retry_after = retry_after
 
 
 class GenerationError(OnboardError):
@@ -37,3 +68,7 @@ class GenerationError(OnboardError):
     def __init__(self, message: str, errors: list[str] | None = None) -> None:
         super().__init__(message)
         self.errors: list[str] = list(errors or [])
+
+
+class BudgetExceededError(GenerationError):
+    """Another attempt would spend more than the cost budget allows (exit 1)."""

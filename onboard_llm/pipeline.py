@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from onboard_llm.accounting import Budget
+from onboard_llm.cache import ResponseCache
 from onboard_llm.calendar import BusinessCalendar
-from onboard_llm.errors import BadInputError, GenerationError
+from onboard_llm.errors import BadInputError, GenerationError, OnboardError
+from onboard_llm.genlog import GenerationLog, GenerationRecord
 from onboard_llm.inputs import HandoffInput, OnboardingContext, build_handoff
 from onboard_llm.parsing import ParseResult, Stage, parse_plan, reask_message
+from onboard_llm.pricing import PriceTable
 from onboard_llm.prompts import PromptRegistry, RenderedPrompt
 from onboard_llm.providers.base import (
     Completion,
@@ -29,6 +33,7 @@ from onboard_llm.providers.base import (
     default_provider_spec,
     get_provider,
 )
+from onboard_llm.providers.retry import RetryPolicy
 from onboard_llm.rules import PLAN_DAYS
 from onboard_llm.scheduling import schedule, timing_issues
 from onboard_llm.schema import OnboardingPlan, OpenQuestion, PlanDraft
@@ -49,6 +54,10 @@ class Attempt:
     stage: Stage
     errors: list[str]
     seconds: float
+    cached: bool = False
+    raw: str | None = None
+    http_attempts: int = 1
+    cost_usd: float | None = None
 
 
 @dataclass
@@ -66,6 +75,11 @@ class PlanResult:
     attempts: list[Attempt]
     warnings: list[str] = field(default_factory=list)
     handoff: HandoffInput | None = None
+    #: Dollars spent over every attempt, or None when the model has no price.
+    cost_usd: float | None = None
+    #: The row of the generation log this run was written to.
+    log_id: int | None = None
+    seconds: float = 0.0
 
     @property
     def prompt_ref(self) -> str:
@@ -109,14 +123,17 @@ class _Generation:
         self.handoff = handoff
         self.rendered = rendered
         self.request = request
+        self.first_request = request
         self.max_reasks = max_reasks
         self.attempts: list[Attempt] = []
         self.usage = Usage()
         self.last: ParseResult | None = None
         self.started = time.monotonic()
+        self._cost: float | None = None
 
-    def handle(self, completion: Completion, seconds: float) -> CompletionRequest | None:
+    def handle(self, completion: Completion, seconds: float, cost: float | None = None) -> CompletionRequest | None:
         """Record an answer; return the re-ask request, or None once a plan is valid."""
+        self._cost = cost
         self.usage = self.usage + completion.usage
         # OpenAI reports a refusal in its own field with finish_reason "stop"; either signal counts.
         if completion.finish_reason == "refusal" or completion.refusal:
@@ -165,10 +182,14 @@ class _Generation:
                 stage=parsed.stage,
                 errors=list(parsed.errors),
                 seconds=seconds,
+                cached=completion.cached,
+                raw=completion.raw,
+                http_attempts=completion.http_attempts,
+                cost_usd=self._cost,
             )
         )
 
-    def finish(self, provider: Provider, calendar: BusinessCalendar) -> PlanResult:
+    def finish(self, provider: Provider, calendar: BusinessCalendar, cost: float | None = None) -> PlanResult:
         assert self.last is not None and self.last.draft is not None
         warnings = list(self.last.warnings)
         if self.handoff.start_date_from_notes:
@@ -191,6 +212,8 @@ class _Generation:
             attempts=self.attempts,
             warnings=warnings,
             handoff=self.handoff,
+            cost_usd=cost,
+            seconds=time.monotonic() - self.started,
         )
 
 
@@ -224,6 +247,86 @@ def _apply_context(draft: PlanDraft, handoff: HandoffInput, warnings: list[str])
     )
 
 
+@dataclass
+class _Services:
+    """The cache, the log, the budget and the progress callback around provider calls."""
+
+    provider: Provider
+    budget: Budget
+    cache: ResponseCache | None = None
+    log: GenerationLog | None = None
+    on_attempt: Callable[[int], None] | None = None
+
+    def before(self, request: CompletionRequest, number: int) -> tuple[str | None, Completion | None]:
+        """A cached answer for the request, or clearance (budget, progress) to call the provider."""
+        key = None
+        if self.cache is not None and getattr(self.provider, "cacheable", True):
+            key = ResponseCache.key(self.provider.name, self.provider.model, request)
+            hit = self.cache.get(key)
+            if hit is not None:
+                return key, hit
+        self.budget.before(request)
+        if self.on_attempt is not None:
+            self.on_attempt(number)
+        return key, None
+
+    def after(self, key: str | None, completion: Completion) -> float | None:
+        if key is not None and self.cache is not None and not completion.cached:
+            self.cache.put(key, completion, provider=self.provider.name, model=self.provider.model)
+        return self.budget.after(completion)
+
+    def record(self, gen: _Generation, result: PlanResult | None, error: str | None) -> int | None:
+        """Write the run to the generation log, success or failure."""
+        if self.log is None:
+            return None
+        first = gen.first_request
+        record = GenerationRecord(
+            id=None,
+            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            prompt_name=gen.rendered.name,
+            prompt_version=gen.rendered.version,
+            prompt_sha256=gen.rendered.sha256,
+            provider=self.provider.name,
+            model=self.provider.model,
+            params={
+                "temperature": first.temperature,
+                "max_output_tokens": first.max_output_tokens,
+                "max_reasks": gen.max_reasks,
+                "schema_name": first.schema_name,
+                "max_cost": self.budget.max_cost,
+            },
+            messages=[m.as_dict() for m in first.messages],
+            attempts=[
+                {
+                    "number": a.number,
+                    "text": a.text,
+                    "raw": a.raw,
+                    "usage": {
+                        "input": a.usage.input_tokens,
+                        "output": a.usage.output_tokens,
+                        "cached": a.usage.cached_tokens,
+                    },
+                    "finish_reason": a.finish_reason,
+                    "stage": a.stage,
+                    "errors": a.errors,
+                    "seconds": round(a.seconds, 3),
+                    "cached": a.cached,
+                }
+                for a in gen.attempts
+            ],
+            plan=result.plan.model_dump(mode="json") if result is not None else None,
+            error=error,
+            usage={
+                "input": gen.usage.input_tokens,
+                "output": gen.usage.output_tokens,
+                "cached": gen.usage.cached_tokens,
+            },
+            cost_usd=self.budget.total,
+            latency_s=round(time.monotonic() - gen.started, 3),
+        )
+        return self.log.record(record)
+
+
 def _prepare(
     notes: str | HandoffInput,
     context: OnboardingContext | Mapping[str, Any] | None,
@@ -233,7 +336,8 @@ def _prepare(
     prompts_dir: Path | Sequence[Path] | None,
     today: dt.date | None,
     max_reasks: int,
-) -> tuple[Provider, BusinessCalendar, _Generation]:
+    options: _Options,
+) -> tuple[BusinessCalendar, _Generation, _Services]:
     calendar = BusinessCalendar(holidays)
     if isinstance(notes, HandoffInput):
         handoff = notes
@@ -244,10 +348,30 @@ def _prepare(
     dirs = [prompts_dir] if isinstance(prompts_dir, Path | str) else list(prompts_dir or [])
     registry = PromptRegistry([Path(d) for d in dirs])
     rendered, request = render_request(handoff, prompt, registry=registry)
-    resolved = (
-        get_provider(provider or default_provider_spec()) if provider is None or isinstance(provider, str) else provider
-    )
-    return resolved, calendar, _Generation(handoff, rendered, request, max_reasks)
+    if provider is None or isinstance(provider, str):
+        provider_options: dict[str, Any] = {
+            key: value
+            for key, value in (("api_key", options.api_key), ("base_url", options.base_url), ("retry", options.retry))
+            if value is not None
+        }
+        resolved = get_provider(provider or default_provider_spec(), **provider_options)
+    else:
+        resolved = provider
+    budget = Budget(resolved.name, resolved.model, options.prices or PriceTable.load(), options.max_cost)
+    services = _Services(resolved, budget, options.cache, options.log, options.on_attempt)
+    return calendar, _Generation(handoff, rendered, request, max_reasks), services
+
+
+@dataclass(frozen=True)
+class _Options:
+    api_key: str | None = None
+    base_url: str | None = None
+    retry: RetryPolicy | None = None
+    max_cost: float | None = None
+    prices: PriceTable | None = None
+    cache: ResponseCache | None = None
+    log: GenerationLog | None = None
+    on_attempt: Callable[[int], None] | None = None
 
 
 def generate_plan(
@@ -260,20 +384,44 @@ def generate_plan(
     holidays: str | None = None,
     prompts_dir: Path | Sequence[Path] | None = None,
     today: dt.date | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    retry: RetryPolicy | None = None,
+    max_cost: float | None = None,
+    prices: PriceTable | None = None,
+    cache: ResponseCache | None = None,
+    log: GenerationLog | None = None,
+    on_attempt: Callable[[int], None] | None = None,
 ) -> PlanResult:
     """Generate a validated, dated onboarding plan from handoff notes.
 
-    ``provider`` is a provider object or a spec such as ``"offline"``;
-    ``context`` holds the onboarding-context fields; ``holidays`` is a country
-    code whose public holidays are skipped when dating the plan.
+    ``provider`` is a provider object or a spec such as ``"offline"`` or
+    ``"openai:gpt-4.1-mini"`` (built with ``api_key``, ``base_url`` and
+    ``retry`` when given); ``context`` holds the onboarding-context fields;
+    ``holidays`` is a country code whose public holidays are skipped.
+    ``max_cost`` (USD, with ``prices``) stops before an attempt would pass the
+    budget; ``cache`` reuses earlier answers; ``log`` records the run;
+    ``on_attempt`` is called with the attempt number before each provider call.
     """
-    resolved, calendar, gen = _prepare(notes, context, provider, prompt, holidays, prompts_dir, today, max_reasks)
+    options = _Options(api_key, base_url, retry, max_cost, prices, cache, log, on_attempt)
+    calendar, gen, services = _prepare(
+        notes, context, provider, prompt, holidays, prompts_dir, today, max_reasks, options
+    )
     request: CompletionRequest | None = gen.request
-    while request is not None:
-        began = time.monotonic()
-        completion = resolved.complete(request)
-        request = gen.handle(completion, time.monotonic() - began)
-    return gen.finish(resolved, calendar)
+    try:
+        while request is not None:
+            key, completion = services.before(request, len(gen.attempts) + 1)
+            began = time.monotonic()
+            if completion is None:
+                completion = services.provider.complete(request)
+            cost = services.after(key, completion)
+            request = gen.handle(completion, time.monotonic() - began, cost)
+        result = gen.finish(services.provider, calendar, services.budget.total)
+    except OnboardError as exc:
+        services.record(gen, None, str(exc))
+        raise
+    result.log_id = services.record(gen, result, None)
+    return result
 
 
 async def agenerate_plan(
@@ -286,12 +434,32 @@ async def agenerate_plan(
     holidays: str | None = None,
     prompts_dir: Path | Sequence[Path] | None = None,
     today: dt.date | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    retry: RetryPolicy | None = None,
+    max_cost: float | None = None,
+    prices: PriceTable | None = None,
+    cache: ResponseCache | None = None,
+    log: GenerationLog | None = None,
+    on_attempt: Callable[[int], None] | None = None,
 ) -> PlanResult:
     """The async twin of :func:`generate_plan`."""
-    resolved, calendar, gen = _prepare(notes, context, provider, prompt, holidays, prompts_dir, today, max_reasks)
+    options = _Options(api_key, base_url, retry, max_cost, prices, cache, log, on_attempt)
+    calendar, gen, services = _prepare(
+        notes, context, provider, prompt, holidays, prompts_dir, today, max_reasks, options
+    )
     request: CompletionRequest | None = gen.request
-    while request is not None:
-        began = time.monotonic()
-        completion = await resolved.acomplete(request)
-        request = gen.handle(completion, time.monotonic() - began)
-    return gen.finish(resolved, calendar)
+    try:
+        while request is not None:
+            key, completion = services.before(request, len(gen.attempts) + 1)
+            began = time.monotonic()
+            if completion is None:
+                completion = await services.provider.acomplete(request)
+            cost = services.after(key, completion)
+            request = gen.handle(completion, time.monotonic() - began, cost)
+        result = gen.finish(services.provider, calendar, services.budget.total)
+    except OnboardError as exc:
+        services.record(gen, None, str(exc))
+        raise
+    result.log_id = services.record(gen, result, None)
+    return result

@@ -68,6 +68,45 @@ def test_example_plan_is_valid_and_grounded(path: Path, example_plans: dict[str,
             assert appears_in(milestone.name.removesuffix(" connected and syncing"), source)
 
 
+EXPECTED_STAKEHOLDERS = {
+    # Checked by hand against each example: everyone named, nobody invented, no companies or labels.
+    "call-transcript.md": {
+        "Arjun Patel",
+        "Dr. Lorraine Beaumont",
+        "Gabe Whitaker",
+        "Kevin Marsh",
+        "Maureen Doyle",
+        "Paul Santangelo",
+        "Sofia Lindgren",
+    },
+    "forwarded-email.md": {
+        "Amara Osei",
+        "Catherine Albright",
+        "Felipe Ortega",
+        "Greg Nash",
+        "Owen Feld",
+        "Rebecca Tran",
+        "Samir Qureshi",
+        "Victor Langley",
+    },
+    "terse-bullets.md": {
+        "Dev Malhotra",
+        "Jordan Pike",
+        "Lila Chen",
+        "Marcus Delaney",
+        "Priya Raman",
+        "Renata Okafor",
+        "Tomoko Hayes",
+    },
+    "crm-export.txt": {"Harriet Lindqvist", "Kayla Brooks", "Marisol Vega", "Nate Colbert", "Trent Albers"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_STAKEHOLDERS))
+def test_example_stakeholders_exactly(name: str, example_plans: dict[str, PlanResult]) -> None:
+    assert {s.name for s in example_plans[name].plan.stakeholders} == EXPECTED_STAKEHOLDERS[name]
+
+
 def test_examples_give_materially_different_plans(example_plans: dict[str, PlanResult]) -> None:
     def facets(result: PlanResult) -> dict[str, set[str]]:
         plan = result.plan

@@ -46,6 +46,7 @@ def test_wheel_contains_prompts_and_schemas(wheel: Path) -> None:
         *(f"onboard_llm/_data/schemas/{name}" for name in SCHEMA_FILES),
         "onboard_llm/prompts.py",
         "onboard_llm/resources.py",
+        "onboard_llm/data/prices.json",
     }
     assert expected <= names, f"missing from the wheel: {sorted(expected - names)}"
     assert not any(name.startswith(("prompts/", "schemas/", "tests/")) for name in names), "data outside the package"

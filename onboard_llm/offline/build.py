@@ -354,8 +354,8 @@ class PlanBuilder:
             what, _, sentence = unknown.partition("|")
             if what == "the start date" or shorten(sentence, 40).rstrip("…").lower() in asked:
                 continue
-            if what == "an executive sponsor" and self.cast.has_sponsor:
-                continue
+            if what == "an executive sponsor":
+                continue  # asked (or answered) by the stakeholder section already
             self.ask(
                 f'The notes leave {what} open: "{shorten(sentence, 90)}" What is it?',
                 "The plan should not guess it; it decides a target or an owner.",

@@ -228,6 +228,12 @@ _SINGLE = (
 )
 
 
+_PERSON_TITLE = re.compile(
+    r"(?i)^(?:ae|se|csm|am|pm|account (?:executive|exec|manager)|sales (?:engineer|rep|representative)|"
+    r"solutions? (?:engineer|consultant|architect)|rep|(?:exec(?:utive)? )?sponsor|champion|admin(?:istrator)?|"
+    r"(?:primary )?contact|project (?:lead|manager|owner)|c[a-z]o|vp\b.*|director\b.*|.*\bmanager|.*\blead|"
+    r"head of .*|owner|founder|president)$"
+)
 _SPEAKER = re.compile(rf"^\s*\[\d{{1,2}}:\d\d(?::\d\d)?\]\s*(?P<name>{NAME})(?:\s*\((?P<title>[^)]{{2,50}})\))?:")
 
 
@@ -303,6 +309,9 @@ class PeopleFinder:
                     raw_title = groups.get("title") or groups.get("label") or ""
                     title = _trim_title(raw_title)
                     if not _title_ok(title) or title.lower() in PERSON_LABELS:
+                        continue
+                    # A lone first name needs a title that only a person has ("AE: Bram"), not "Lead Source: Webinar".
+                    if not _PERSON_TITLE.search(title):
                         continue
                     self._add(groups["name"], title, None, no, single=True)
         if self.csm and looks_like_name(self.csm):

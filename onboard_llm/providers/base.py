@@ -73,11 +73,19 @@ class CompletionRequest:
 
 @dataclass(frozen=True)
 class Completion:
+    """A provider's answer, the same shape whichever vendor gave it."""
+
     text: str
     usage: Usage = field(default_factory=Usage)
     finish_reason: FinishReason = "stop"
     model: str = ""
     refusal: str | None = None
+    #: The response body as the vendor sent it (for the generation log), when there was one.
+    raw: str | None = None
+    #: HTTP attempts this answer took, retries included.
+    http_attempts: int = 1
+    #: True when the answer came from the response cache instead of the provider.
+    cached: bool = False
 
 
 @runtime_checkable
@@ -135,7 +143,12 @@ class ProviderInfo:
 _REGISTRY: dict[str, ProviderInfo] = {}
 #: Plugins whose entry point could not be loaded, with the reason, so asking for one says why.
 _BROKEN: dict[str, str] = {}
-_BUILTIN_MODULES = ("onboard_llm.providers.offline",)
+# These modules register their providers without importing any vendor SDK.
+_BUILTIN_MODULES = (
+    "onboard_llm.providers.offline",
+    "onboard_llm.providers.openai",
+    "onboard_llm.providers.anthropic",
+)
 _loaded = False
 
 
@@ -194,5 +207,20 @@ def get_provider(spec: str | ProviderSpec, **options: Any) -> Provider:
 
 
 def default_provider_spec() -> str:
-    """The provider used when none is named: ONBOARD_PROVIDER, then offline."""
-    return os.environ.get("ONBOARD_PROVIDER") or "offline"
+    """The provider used when none is named.
+
+    ``ONBOARD_PROVIDER`` if set, else OpenAI when ``OPENAI_API_KEY`` is set, else
+    Anthropic when ``ANTHROPIC_API_KEY`` is set, else the offline planner.
+    """
+    return resolve_default_provider()[0]
+
+
+def resolve_default_provider() -> tuple[str, str]:
+    """The default provider spec and why it was chosen, for the CLI's notice."""
+    if spec := os.environ.get("ONBOARD_PROVIDER"):
+        return spec, "ONBOARD_PROVIDER is set"
+    if os.environ.get("OPENAI_API_KEY"):
+        return "openai", "OPENAI_API_KEY is set"
+    if os.environ.get("ANTHROPIC_API_KEY"):
+        return "anthropic", "ANTHROPIC_API_KEY is set"
+    return "offline", "no provider configured and no API key found"

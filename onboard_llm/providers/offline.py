@@ -20,7 +20,11 @@ class OfflineProvider:
 
     name = "offline"
 
-    def __init__(self, model: str = PLANNER_VERSION) -> None:
+    #: Deterministic and free: caching its answers would only fill the cache.
+    cacheable = False
+
+    def __init__(self, model: str = PLANNER_VERSION, **_options: object) -> None:
+        # Keys, base URLs and retry policies mean nothing here; accepting them keeps every factory uniform.
         self.model = model
 
     def complete(self, request: CompletionRequest) -> Completion:

@@ -1,0 +1,132 @@
+"""Where onboard keeps its files, and how it opens its SQLite databases.
+
+The generation log and the eval store share one database in the user's data
+dir (``--db`` / ``ONBOARD_DB``); the response cache is a separate, disposable
+file in the user's cache dir. Nothing here touches the disk at import time:
+folders are made when a store is first opened.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import platformdirs
+
+from onboard_llm.errors import ConfigError
+
+APP_NAME = "onboard-llm"
+DB_FILENAME = "onboard.sqlite3"
+#: How long a connection waits for another process's write lock before giving up.
+BUSY_TIMEOUT_S = 10.0
+#: One row per store sharing the database, so each migrates its own tables independently.
+META_TABLE = "onboard_meta"
+
+
+def default_db_path() -> Path:
+    """The shared database: ``ONBOARD_DB`` if set, else ``onboard.sqlite3`` in the user's data dir."""
+    if env := os.environ.get("ONBOARD_DB"):
+        return Path(env).expanduser()
+    return platformdirs.user_data_path(APP_NAME) / DB_FILENAME
+
+
+def default_cache_dir() -> Path:
+    """The folder of the disposable response cache, in the user's cache dir."""
+    return platformdirs.user_cache_path(APP_NAME)
+
+
+def ensure_folder(folder: Path, *, what: str) -> None:
+    """Create ``folder`` (and its parents), or raise a one-line ConfigError naming it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"cannot create the {what} folder {folder}: {reason}") from None
+    if not folder.is_dir():
+        raise ConfigError(f"the {what} folder {folder} is not a folder")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open a SQLite file for several processes: WAL, a busy timeout, autocommit.
+
+    Raises sqlite3.Error when the file is unreadable or not a database; callers
+    decide whether that is fatal (the log) or a warning (the cache).
+    """
+    # isolation_level=None: statements commit on their own unless a caller says BEGIN,
+    # so no transaction is left open (and holding a lock) between calls.
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        # Readers never block the writer and the writer never blocks readers in WAL mode. Switching a
+        # new file to WAL needs a moment alone with it, and SQLite does not wait for that on its own
+        # (no busy handler), so several processes opening a new file at once take turns here.
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, component: str, steps: Sequence[Sequence[str]], *, path: Path) -> int:
+    """Bring ``component``'s tables up to ``len(steps)``; return the version now in the file.
+
+    ``steps[i]`` holds the statements that take the component from version i to
+    i + 1. Versions live in the shared ``onboard_meta`` table (not ``PRAGMA
+    user_version``, which is one number per file and the file is shared by
+    several stores). A file written by a newer onboard-llm is refused rather
+    than misread.
+    """
+    target = len(steps)
+    # BEGIN IMMEDIATE takes the write lock first, so two processes opening a new file
+    # cannot both apply the same step (nor race to create the meta table).
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {META_TABLE} (component TEXT PRIMARY KEY, schema_version INTEGER NOT NULL)"
+        )
+        row = conn.execute(f"SELECT schema_version FROM {META_TABLE} WHERE component = ?", (component,)).fetchone()
+        current = int(row[0]) if row else 0
+        if current > target:
+            raise ConfigError(
+                f"{path} holds {component} schema version {current}, newer than this onboard-llm knows ({target}); "
+                "upgrade onboard-llm or use another --db"
+            )
+        for step in steps[current:]:
+            for statement in step:
+                conn.execute(statement)
+        if current != target:
+            conn.execute(
+                f"INSERT INTO {META_TABLE} (component, schema_version) VALUES (?, ?) "
+                "ON CONFLICT(component) DO UPDATE SET schema_version = excluded.schema_version",
+                (component, target),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return target
+
+
+__all__ = [
+    "APP_NAME",
+    "BUSY_TIMEOUT_S",
+    "DB_FILENAME",
+    "connect",
+    "default_cache_dir",
+    "default_db_path",
+    "ensure_folder",
+    "migrate",
+]
