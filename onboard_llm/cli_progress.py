@@ -24,7 +24,7 @@ class Spinner:
         if sys.stderr.isatty():
             from rich.console import Console
 
-            self._status = Console(stderr=True).status(self._text())
+            self._status = Console(stderr=True).status(_Label(self))
             self._status.__enter__()
         return self
 
@@ -35,14 +35,22 @@ class Spinner:
     def attempt(self, number: int) -> None:
         """Called by the pipeline before each provider call."""
         self.number = number
-        if self._status is not None:
-            self._status.update(self._text())
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         if self._status is not None:
             self._status.__exit__(kind, error, trace)
+
+
+class _Label:
+    """Rich renders this on every refresh, so the elapsed seconds keep counting."""
+
+    def __init__(self, spinner: Spinner) -> None:
+        self.spinner = spinner
+
+    def __rich__(self) -> str:
+        return self.spinner._text()
 
 
 def describe_run(result: PlanResult) -> list[str]:
