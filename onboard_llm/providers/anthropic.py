@@ -14,11 +14,8 @@ retry loop.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import re
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -32,7 +29,7 @@ from onboard_llm.providers.base import (
     Usage,
     register_provider,
 )
-from onboard_llm.providers.http import api_key, status_error
+from onboard_llm.providers.http import LazyClients, api_key, mask_keys, status_error
 from onboard_llm.providers.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -47,7 +44,6 @@ BASE_URL_ENV = "ANTHROPIC_BASE_URL"
 #: (``data/prices.json``), so cost and ``--max-cost`` work without a price file.
 DEFAULT_MODEL = "claude-sonnet-4-6"
 #: Anything shaped like an Anthropic key or a bearer token, masked or not.
-_KEY_SHAPED = re.compile(r"\bsk-ant-[A-Za-z0-9_*.\-]{6,}|Bearer\s+\S+", re.IGNORECASE)
 #: Anthropic rejects empty text blocks; an empty earlier answer is sent as this instead.
 EMPTY_ANSWER = "(no answer)"
 
@@ -90,10 +86,7 @@ class AnthropicProvider:
         # One request may take as long as the whole retry budget, no longer. Passing a timeout
         # also stops the SDK refusing large max_tokens without streaming (its 10-minute guess).
         self.timeout = timeout if timeout is not None else self.retry.timeout
-        self._lock = threading.Lock()
-        self._client: Anthropic | None = None
-        self._aclient: AsyncAnthropic | None = None
-        self._aclient_loop: asyncio.AbstractEventLoop | None = None
+        self._clients: LazyClients[Anthropic, AsyncAnthropic] = LazyClients(self._new_client, self._new_async_client)
 
     def __repr__(self) -> str:
         # Never the key.
@@ -102,26 +95,20 @@ class AnthropicProvider:
     # -- clients -----------------------------------------------------------------
 
     def _sync_client(self) -> Anthropic:
-        with self._lock:
-            if self._client is None:
-                from anthropic import Anthropic
-
-                self._client = Anthropic(
-                    api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=self.timeout
-                )
-            return self._client
+        return self._clients.sync()
 
     def _async_client(self) -> AsyncAnthropic:
-        # An async client's connections belong to the event loop that opened them.
-        loop = asyncio.get_running_loop()
-        if self._aclient is None or self._aclient_loop is not loop:
-            from anthropic import AsyncAnthropic
+        return self._clients.for_running_loop()
 
-            self._aclient = AsyncAnthropic(
-                api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=self.timeout
-            )
-            self._aclient_loop = loop
-        return self._aclient
+    def _new_client(self) -> Anthropic:
+        from anthropic import Anthropic
+
+        return Anthropic(api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=self.timeout)
+
+    def _new_async_client(self) -> AsyncAnthropic:
+        from anthropic import AsyncAnthropic
+
+        return AsyncAnthropic(api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=self.timeout)
 
     # -- calls -------------------------------------------------------------------
 
@@ -198,7 +185,7 @@ class AnthropicProvider:
         return ProviderError(f"{PROVIDER}: {self._scrub(str(exc))}", provider=PROVIDER)
 
     def _scrub(self, text: str) -> str:
-        return _KEY_SHAPED.sub("***", text.replace(self._api_key, "***"))
+        return mask_keys(text, self._api_key)
 
 
 def _key(explicit: str | None) -> str:

@@ -27,7 +27,6 @@ retry loop. A key never reaches an error message.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -37,8 +36,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from onboard_llm.errors import ConfigError, OnboardError, ProviderError, TransientError
 from onboard_llm.providers.base import Completion, CompletionRequest, FinishReason, Usage, register_provider
+from onboard_llm.providers.http import LazyClients, mask_keys, status_error
 from onboard_llm.providers.http import api_key as resolve_key
-from onboard_llm.providers.http import status_error
 from onboard_llm.providers.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -65,13 +64,6 @@ _FORMAT_REJECTED = re.compile(
     r"response[_ .-]?format|json[_ .-]?schema|json[_ .-]?object|structured[_ .-]?output|guided[_ .-]?json|grammar",
     re.IGNORECASE,
 )
-#: Anything shaped like a key or a bearer token, masked or not: OpenAI's 401 says
-#: "Incorrect API key provided: sk-proj-****abcd." and compatible servers may echo the whole header.
-_KEY_SHAPED = re.compile(
-    r"(?<=key provided: )[^\s,;\"']+?(?=\.?(?:[\s,;\"']|$))|\b(?:sk|rk|pk)-[A-Za-z0-9_*.\-]{6,}|(?<=Bearer )\S+",
-    re.IGNORECASE,
-)
-
 SCHEMA_INSTRUCTION = (
     "Reply with one JSON object, and nothing else, matching this JSON Schema "
     "(every property is required; use null where the schema allows it):\n"
@@ -105,10 +97,8 @@ class _ChatCompletionsProvider:
         # One request may take as long as the whole retry budget, no longer.
         self.timeout = timeout if timeout is not None else self.retry.timeout
         self.mode: ResponseMode = "json_schema"
-        self._lock = threading.Lock()
-        self._client: OpenAI | None = None
-        self._aclient: AsyncOpenAI | None = None
-        self._aclient_loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()  # guards the response mode, which a fallback changes
+        self._clients: LazyClients[OpenAI, AsyncOpenAI] = LazyClients(self._new_client, self._new_async_client)
 
     def __repr__(self) -> str:
         # Never the key.
@@ -117,32 +107,24 @@ class _ChatCompletionsProvider:
     # -- clients ---------------------------------------------------------------------------
 
     def _sync_client(self) -> OpenAI:
-        with self._lock:
-            if self._client is None:
-                from openai import OpenAI
-
-                self._client = OpenAI(
-                    api_key=self._api_key or PLACEHOLDER_KEY,
-                    base_url=self.base_url,
-                    max_retries=0,
-                    timeout=self.timeout,
-                )
-            return self._client
+        return self._clients.sync()
 
     def _async_client(self) -> AsyncOpenAI:
-        # An async client's connections belong to the event loop that opened them.
-        loop = asyncio.get_running_loop()
-        if self._aclient is None or self._aclient_loop is not loop:
-            from openai import AsyncOpenAI
+        return self._clients.for_running_loop()
 
-            self._aclient = AsyncOpenAI(
-                api_key=self._api_key or PLACEHOLDER_KEY,
-                base_url=self.base_url,
-                max_retries=0,
-                timeout=self.timeout,
-            )
-            self._aclient_loop = loop
-        return self._aclient
+    def _new_client(self) -> OpenAI:
+        from openai import OpenAI
+
+        return OpenAI(
+            api_key=self._api_key or PLACEHOLDER_KEY, base_url=self.base_url, max_retries=0, timeout=self.timeout
+        )
+
+    def _new_async_client(self) -> AsyncOpenAI:
+        from openai import AsyncOpenAI
+
+        return AsyncOpenAI(
+            api_key=self._api_key or PLACEHOLDER_KEY, base_url=self.base_url, max_retries=0, timeout=self.timeout
+        )
 
     # -- calls -----------------------------------------------------------------------------
 
@@ -288,9 +270,7 @@ class _ChatCompletionsProvider:
         return ProviderError(f"{self.name}: {self._scrub(str(exc))}", provider=self.name)
 
     def _scrub(self, text: str) -> str:
-        if self._api_key:
-            text = text.replace(self._api_key, "***")
-        return _KEY_SHAPED.sub("***", text)
+        return mask_keys(text, self._api_key)
 
 
 @register_provider(
