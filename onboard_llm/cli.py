@@ -159,11 +159,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
     if defaults:
         # Config keys are option names; click's default map is keyed by parameter name.
         params = {"provider": "provider", "prompt": "prompt_ref", "holidays": "holidays"}
-        params |= {"prompts_dir": "prompts_dir", "max_reasks": "max_reasks"}
+        params |= {"prompts_dir": "prompts_dir", "max_reasks": "max_reasks", "model": "model", "db": "db"}
         shared = {params[k]: v for k, v in defaults.items() if k in params}
+        prompt_only = {k: v for k, v in shared.items() if k in ("prompt_ref", "holidays", "prompts_dir")}
         ctx.default_map = {
             "plan": shared,
-            "prompts": {"render": shared, "list": shared, "show": shared, "diff": shared},
+            "prompts": {"render": prompt_only, "list": prompt_only, "show": prompt_only, "diff": prompt_only},
+            "logs": {"list": {"db": shared["db"]}, "show": {"db": shared["db"]}} if "db" in shared else {},
         }
 
 
