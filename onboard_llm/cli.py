@@ -215,13 +215,17 @@ def provider_options(func: F) -> F:
     return func
 
 
-def _provider(opts: dict[str, Any]) -> tuple[Any, str | None]:
-    """Build the provider the options name, and the notice to print when it was chosen implicitly."""
+def _provider(opts: dict[str, Any], *, default: str | None = None, gate: Any = None) -> tuple[Any, str | None]:
+    """Build the provider the options name, and the notice to print when it was chosen implicitly.
+
+    ``default`` replaces the environment's default (an eval suite names its own); ``gate`` is a
+    RateGate shared by every worker of an eval run.
+    """
     from onboard_llm.providers.base import ProviderSpec, get_provider, resolve_default_provider
     from onboard_llm.providers.retry import RetryPolicy
 
     notice = None
-    spec_text = opts.get("provider")
+    spec_text = opts.get("provider") or default
     if not spec_text:
         spec_text, reason = resolve_default_provider()
         notice = (
@@ -232,7 +236,7 @@ def _provider(opts: dict[str, Any]) -> tuple[Any, str | None]:
     spec = ProviderSpec.parse(spec_text)
     if opts.get("model"):
         spec = ProviderSpec(spec.name, opts["model"])
-    retry = RetryPolicy(max_retries=opts["max_retries"], timeout=opts["timeout"])
+    retry = RetryPolicy(max_retries=opts["max_retries"], timeout=opts["timeout"], gate=gate)
     extra = {"base_url": opts["base_url"]} if opts.get("base_url") else {}
     return get_provider(spec, retry=retry, **extra), notice
 
@@ -450,13 +454,15 @@ def prompts_diff(old: str, new: str, prompts_dir: tuple[Path, ...]) -> None:
     click.echo(diff or f"{old} and {new} have identical files", nl=not diff)
 
 
-def _register_logs() -> None:
+def _register_subcommands() -> None:
+    from onboard_llm.cli_eval import eval_group
     from onboard_llm.cli_logs import logs
 
     cli.add_command(logs)
+    cli.add_command(eval_group)
 
 
-_register_logs()
+_register_subcommands()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -65,9 +65,11 @@ class TransientError(ProviderError):
 class GenerationError(OnboardError):
     """The model's answers stayed invalid after every re-ask (exit 1)."""
 
-    def __init__(self, message: str, errors: list[str] | None = None) -> None:
+    def __init__(self, message: str, errors: list[str] | None = None, *, last_text: str | None = None) -> None:
         super().__init__(message)
         self.errors: list[str] = list(errors or [])
+        #: The model's last answer, for evals that score a failed generation too.
+        self.last_text = last_text
 
 
 class BudgetExceededError(GenerationError):

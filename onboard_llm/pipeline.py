@@ -138,7 +138,10 @@ class _Generation:
         # OpenAI reports a refusal in its own field with finish_reason "stop"; either signal counts.
         if completion.finish_reason == "refusal" or completion.refusal:
             self._record(completion, seconds, ParseResult(stage="no_json", errors=["refused"]))
-            raise GenerationError(f"the model refused to write the plan: {completion.refusal or completion.text[:200]}")
+            raise GenerationError(
+                f"the model refused to write the plan: {completion.refusal or completion.text[:200]}",
+                last_text=completion.text,
+            )
         parsed = parse_plan(completion.text, source_text=self.handoff.source_text)
         self._record(completion, seconds, parsed)
         self.last = parsed
@@ -150,6 +153,7 @@ class _Generation:
                 f"the answer was cut off at {self.request.max_output_tokens} output tokens before the plan was complete; "
                 "raise the prompt's max_output_tokens or use a model with a larger output limit",
                 parsed.errors,
+                last_text=completion.text,
             )
         if len(self.attempts) > self.max_reasks:
             shown = "; ".join(parsed.errors[:5])
@@ -157,6 +161,7 @@ class _Generation:
             raise GenerationError(
                 f"no valid plan after {len(self.attempts)} attempts ({self.max_reasks} re-asks); last problems: {shown}{more}",
                 parsed.errors,
+                last_text=completion.text,
             )
         self.request = CompletionRequest(
             messages=(
@@ -256,12 +261,13 @@ class _Services:
     cache: ResponseCache | None = None
     log: GenerationLog | None = None
     on_attempt: Callable[[int], None] | None = None
+    repeat: int = 0
 
     def before(self, request: CompletionRequest, number: int) -> tuple[str | None, Completion | None]:
         """A cached answer for the request, or clearance (budget, progress) to call the provider."""
         key = None
         if self.cache is not None and getattr(self.provider, "cacheable", True):
-            key = ResponseCache.key(self.provider.name, self.provider.model, request)
+            key = ResponseCache.key(self.provider.name, self.provider.model, request, repeat=self.repeat)
             hit = self.cache.get(key)
             if hit is not None:
                 return key, hit
@@ -358,7 +364,7 @@ def _prepare(
     else:
         resolved = provider
     budget = Budget(resolved.name, resolved.model, options.prices or PriceTable.load(), options.max_cost)
-    services = _Services(resolved, budget, options.cache, options.log, options.on_attempt)
+    services = _Services(resolved, budget, options.cache, options.log, options.on_attempt, options.repeat)
     return calendar, _Generation(handoff, rendered, request, max_reasks), services
 
 
@@ -372,6 +378,7 @@ class _Options:
     cache: ResponseCache | None = None
     log: GenerationLog | None = None
     on_attempt: Callable[[int], None] | None = None
+    repeat: int = 0
 
 
 def generate_plan(
@@ -392,6 +399,7 @@ def generate_plan(
     cache: ResponseCache | None = None,
     log: GenerationLog | None = None,
     on_attempt: Callable[[int], None] | None = None,
+    repeat: int = 0,
 ) -> PlanResult:
     """Generate a validated, dated onboarding plan from handoff notes.
 
@@ -401,9 +409,10 @@ def generate_plan(
     ``holidays`` is a country code whose public holidays are skipped.
     ``max_cost`` (USD, with ``prices``) stops before an attempt would pass the
     budget; ``cache`` reuses earlier answers; ``log`` records the run;
-    ``on_attempt`` is called with the attempt number before each provider call.
+    ``on_attempt`` is called with the attempt number before each provider call;
+    ``repeat`` gives an eval's repeated runs of one case their own cache entries.
     """
-    options = _Options(api_key, base_url, retry, max_cost, prices, cache, log, on_attempt)
+    options = _Options(api_key, base_url, retry, max_cost, prices, cache, log, on_attempt, repeat)
     calendar, gen, services = _prepare(
         notes, context, provider, prompt, holidays, prompts_dir, today, max_reasks, options
     )
@@ -442,9 +451,10 @@ async def agenerate_plan(
     cache: ResponseCache | None = None,
     log: GenerationLog | None = None,
     on_attempt: Callable[[int], None] | None = None,
+    repeat: int = 0,
 ) -> PlanResult:
     """The async twin of :func:`generate_plan`."""
-    options = _Options(api_key, base_url, retry, max_cost, prices, cache, log, on_attempt)
+    options = _Options(api_key, base_url, retry, max_cost, prices, cache, log, on_attempt, repeat)
     calendar, gen, services = _prepare(
         notes, context, provider, prompt, holidays, prompts_dir, today, max_reasks, options
     )

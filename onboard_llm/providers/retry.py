@@ -11,6 +11,7 @@ it never adds attempts.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 import time
@@ -65,8 +66,9 @@ class RetryPolicy:
         wait = random.uniform(wait / 2, wait)  # full jitter on the upper half keeps workers apart
         if isinstance(error, TransientError) and error.retry_after is not None:
             wait = max(0.0, error.retry_after)
-            if error.status == 429 and self.gate is not None:
-                self.gate.hold(wait)
+        if isinstance(error, TransientError) and error.status == 429 and self.gate is not None:
+            # A throttle is about the account, not this request: everyone sharing the gate waits.
+            self.gate.hold(wait)
         if self.gate is not None:
             wait = max(wait, self.gate.remaining())
         return wait
@@ -88,8 +90,15 @@ class RetryPolicy:
             sleep=self.sleep,
             reraise=True,
         )
+
+        def gated() -> T:
+            # Every caller sharing the gate waits out another worker's 429 before its next request.
+            if self.gate is not None and (pause := self.gate.remaining()) > 0:
+                self.sleep(pause)
+            return attempt()
+
         try:
-            return retrying(attempt)
+            return retrying(gated)
         except TransientError as exc:
             raise _gave_up(exc, provider, retrying.statistics.get("attempt_number", 1)) from None
 
@@ -101,8 +110,14 @@ class RetryPolicy:
             stop=self._stop(),
             reraise=True,
         )
+
+        async def gated() -> T:
+            if self.gate is not None and (pause := self.gate.remaining()) > 0:
+                await asyncio.sleep(pause)
+            return await attempt()
+
         try:
-            return await retrying(attempt)
+            return await retrying(gated)
         except TransientError as exc:
             raise _gave_up(exc, provider, retrying.statistics.get("attempt_number", 1)) from None
 

@@ -1,0 +1,273 @@
+"""``onboard eval``: run suites, list and explain runs, re-score stored outputs.
+
+Exit codes: 0 the suite passes its thresholds, 1 it does not, 2 bad input,
+4 provider failures left cases unscored (or the budget stopped the run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import click
+
+from onboard_llm.cli import OnboardGroup, _provider, provider_options
+from onboard_llm.errors import BadInputError
+
+EXIT_INCOMPLETE = 4
+
+
+@click.group("eval", cls=OnboardGroup)
+def eval_group() -> None:
+    """Score prompt versions against golden plans."""
+
+
+def _store(db: Path | None) -> Any:
+    from onboard_llm.evals.store import EvalStore
+
+    return EvalStore(db)
+
+
+def _write(path: Path | None, text: str) -> None:
+    if path is None:
+        return
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise BadInputError(f"cannot write {path}: {exc.strerror}") from None
+    click.echo(f"wrote {path}", err=True)
+
+
+def _print_results(run: Any, results: list[Any]) -> None:
+    from onboard_llm.evals.reports import run_headline, summary_rows
+
+    header, rows = summary_rows(results)
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    click.echo(run_headline(run))
+
+
+def _exit_code(run: Any) -> int:
+    if run.totals.get("errors") or run.status in ("incomplete", "interrupted"):
+        return EXIT_INCOMPLETE
+    return 0 if run.totals.get("suite_passed") else 1
+
+
+class _Bar:
+    """A progress bar on stderr when it is a terminal: done/total, pass rate, errors, tokens, cost, ETA."""
+
+    def __init__(self, total: int) -> None:
+        import sys
+
+        self.progress: Any = None
+        if sys.stderr.isatty() and total:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[stats]}"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self.task = self.progress.add_task("eval", total=total, stats="")
+            self.progress.start()
+
+    def update(self, p: Any) -> None:
+        if self.progress is None:
+            return
+        rate = f"{p.pass_rate:.0%}" if p.pass_rate is not None else "-"
+        stats = f"pass {rate} · errors {p.errors} · tokens {p.input_tokens}/{p.output_tokens} · ${p.cost_usd:.4f}"
+        self.progress.update(self.task, completed=p.done, stats=stats)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+@eval_group.command("run")
+@click.argument("suite_path", metavar="SUITE", type=click.Path(dir_okay=False, path_type=Path))
+@provider_options
+@click.option("--prompt", "prompt_ref", help="Prompt as NAME@VERSION (default: the suite's first).")
+@click.option("--concurrency", type=click.IntRange(1, 512), default=8, show_default=True, help="Cases in flight.")
+@click.option("--repeats", type=click.IntRange(1, 50), help="Runs per case (default: the suite's).")
+@click.option("--case", "case_pattern", help="Only the cases whose id matches this glob.")
+@click.option("--max-reasks", type=click.IntRange(0, 10), default=2, show_default=True)
+@click.option("--resume", "resume", metavar="RUN_ID", help="Run only what an earlier run is missing.")
+@click.option("--dry-run", is_flag=True, help="Print the requests with estimated tokens and cost; call nobody.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML.")
+@click.option("--prompts-dir", "prompts_dir", multiple=True, type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def eval_run(
+    ctx: click.Context,
+    /,
+    suite_path: Path,
+    prompt_ref: str | None,
+    concurrency: int,
+    repeats: int | None,
+    case_pattern: str | None,
+    max_reasks: int,
+    resume: str | None,
+    dry_run: bool,
+    json_path: Path | None,
+    junit_path: Path | None,
+    prompts_dir: tuple[Path, ...],
+    **opts: Any,
+) -> None:
+    """Run SUITE (a YAML file) and print per-case scores and the run id."""
+    from onboard_llm.cache import ResponseCache
+    from onboard_llm.evals.reports import to_json, to_junit
+    from onboard_llm.evals.runner import RunOptions, SuiteRunner
+    from onboard_llm.evals.runner import dry_run as plan_dry_run
+    from onboard_llm.evals.suite import load_suite
+    from onboard_llm.providers.retry import RateGate
+
+    suite = load_suite(suite_path)
+    provider, _ = _provider(opts, default=suite.spec.providers[0], gate=RateGate())
+    cache = (
+        None
+        if opts.get("no_cache") or not getattr(provider, "cacheable", True)
+        else ResponseCache(opts.get("cache_dir"))
+    )
+    options = RunOptions(
+        prompt=prompt_ref or suite.spec.prompts[0],
+        provider=provider,
+        concurrency=concurrency,
+        repeats=repeats,
+        case_pattern=case_pattern,
+        max_cost=opts.get("max_cost"),
+        max_reasks=max_reasks,
+        cache=cache,
+        prompts_dir=list(prompts_dir),
+    )
+    if dry_run:
+        rows = plan_dry_run(suite, options)
+        total_cost = [r["cost_usd"] for r in rows if r["cost_usd"] is not None]
+        for r in rows:
+            cost = f"${r['cost_usd']:.4f}" if r["cost_usd"] is not None else "unknown"
+            click.echo(
+                f"{r['case']:32} {r['prompt']}  {r['messages']} messages  ~{r['input_tokens']} in / "
+                f"~{r['output_tokens']} out  {cost}  x{r['repeats']}"
+            )
+        est = f"${sum(total_cost):.4f}" if len(total_cost) == len(rows) else "unknown (no price for this model)"
+        click.echo(
+            f"{len(rows)} cases, {provider.name}:{provider.model}: ~{sum(r['input_tokens'] for r in rows)} input "
+            f"and ~{sum(r['output_tokens'] for r in rows)} output tokens, estimated cost {est}; nothing was sent"
+        )
+        return
+    with _store(opts.get("db")) as store:
+        runner = SuiteRunner(suite, options, store)
+        bar = _Bar(0)
+        first = True
+
+        def progress(p: Any) -> None:
+            nonlocal bar, first
+            if first:
+                bar, first = _Bar(p.total), False
+            bar.update(p)
+
+        try:
+            run = asyncio.run(runner.run(resume=resume, on_progress=progress))
+        except KeyboardInterrupt:
+            bar.stop()
+            latest = store.list_runs(suite.name, limit=1)
+            hint = f"; resume with --resume {latest[0].id}" if latest else ""
+            click.echo(f"interrupted: every finished case is kept{hint}", err=True)
+            ctx.exit(130)
+        bar.stop()
+        results = store.results(run.id)
+        _print_results(run, results)
+        _write(json_path, to_json(run, results))
+        _write(junit_path, to_junit(run, results))
+    ctx.exit(_exit_code(run))
+
+
+@eval_group.command("runs")
+@click.option("--suite", "suite_name", help="Only runs of this suite.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="ONBOARD_DB")
+def eval_runs(suite_name: str | None, limit: int, db: Path | None) -> None:
+    """Stored runs, newest first."""
+    with _store(db) as store:
+        runs = store.list_runs(suite_name, limit=limit)
+    if not runs:
+        click.echo("no eval runs stored yet")
+        return
+    for run in runs:
+        t = run.totals
+        rate = f"{t['pass_rate']:.2f}" if t.get("pass_rate") is not None else "-"
+        mean = f"{t['mean_total']:.3f}" if t.get("mean_total") is not None else "-"
+        click.echo(
+            f"{run.id}  {run.started_at}  {run.status:11} {run.suite_name}  {run.prompt_name}@{run.prompt_version}"
+            f"  {run.provider}:{run.model}  scored {t.get('scored', 0)}/{t.get('expected', 0)}  pass {rate}  mean {mean}"
+        )
+
+
+@eval_group.command("show")
+@click.argument("run_id", metavar="RUN")
+@click.option("--case", "case_pattern", help="Only cases whose id matches this glob.")
+@click.option("--failing", is_flag=True, help="Only cases that failed or errored.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="ONBOARD_DB")
+def eval_show(run_id: str, case_pattern: str | None, failing: bool, db: Path | None) -> None:
+    """Per-case and per-field scores of a run, with the reasons."""
+    import fnmatch
+
+    from onboard_llm.evals.reports import explain, run_headline
+
+    with _store(db) as store:
+        run = store.get_run(run_id)
+        if run is None:
+            raise BadInputError(f"no eval run '{run_id}' in the store")
+        results = [r for r in store.results(run.id) if not case_pattern or fnmatch.fnmatch(r.case_id, case_pattern)]
+    click.echo(run_headline(run))
+    for line in explain(results, only_failing=failing):
+        click.echo(line)
+
+
+@eval_group.command("rescore")
+@click.argument("run_id", metavar="RUN")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="ONBOARD_DB")
+@click.pass_context
+def eval_rescore(ctx: click.Context, run_id: str, db: Path | None) -> None:
+    """Score a run's stored outputs again with the current scorers, calling no provider."""
+    from onboard_llm.evals.runner import score_output, summarize
+    from onboard_llm.evals.suite import load_suite
+    from onboard_llm.schema import OnboardingPlan
+
+    with _store(db) as store:
+        run = store.get_run(run_id)
+        if run is None:
+            raise BadInputError(f"no eval run '{run_id}' in the store")
+        suite = load_suite(run.suite_path)
+        if suite.sha256 != run.suite_hash:
+            click.echo(
+                f"warning: suite {suite.path} changed since run {run.id}; scoring against its current goldens", err=True
+            )
+        from onboard_llm.evals.runner import build_scorers
+
+        scorers = build_scorers(suite)
+        cases = {c.id: c for c in suite.cases}
+        changed = 0
+        for result in store.results(run.id):
+            if result.error is not None or result.case_id not in cases:
+                continue
+            plan = OnboardingPlan.model_validate(result.plan) if result.plan is not None else None
+            scores, total, passed = score_output(cases[result.case_id], result.raw, plan, scorers)
+            changed += total != result.total
+            store.update_scores(run.id, result.case_id, result.repeat, [s.as_dict() for s in scores], total, passed)
+        results = store.results(run.id)
+        store.update_run(run.id, totals=summarize(results, run, suite))
+        run = store.get_run(run.id)
+        assert run is not None
+    _print_results(run, results)
+    click.echo(f"re-scored {len(results)} results; {changed} totals changed", err=True)
+    ctx.exit(_exit_code(run))
+
+
+__all__ = ["eval_group"]

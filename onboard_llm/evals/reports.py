@@ -1,0 +1,141 @@
+"""Run reports: a terminal table, the per-field explanation, JSON and JUnit XML."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from onboard_llm.evals.store import CaseResult, RunInfo
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def scorer_names(results: list[CaseResult]) -> list[str]:
+    names: list[str] = []
+    for result in results:
+        for score in result.scores:
+            if score["scorer"] not in names:
+                names.append(score["scorer"])
+    return names
+
+
+def summary_rows(results: list[CaseResult]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: one per case and repeat, a column per scorer."""
+    names = scorer_names(results)
+    header = ["case", "rep", *names, "total", "result"]
+    rows = []
+    for r in results:
+        by_name = {s["scorer"]: s["score"] for s in r.scores}
+        verdict = "ERROR" if r.error else ("pass" if r.passed else "FAIL")
+        rows.append([r.case_id, str(r.repeat), *(_fmt(by_name.get(n)) for n in names), _fmt(r.total), verdict])
+    return header, rows
+
+
+def run_headline(run: RunInfo) -> str:
+    t = run.totals
+    rate = t.get("pass_rate")
+    cost = t.get("cost_usd")
+    verdict = "PASSED" if t.get("suite_passed") else "FAILED"
+    return (
+        f"run {run.id} [{run.status}] suite {run.suite_name} · {run.prompt_name}@{run.prompt_version} "
+        f"({run.prompt_sha256[:12]}) · {run.provider}:{run.model} · scored {t.get('scored', 0)}/{t.get('expected', 0)}, "
+        f"errors {t.get('errors', 0)}, pass rate {_fmt(rate)}, mean {_fmt(t.get('mean_total'))}, "
+        f"tokens {t.get('input_tokens', 0)}/{t.get('output_tokens', 0)}, "
+        f"cost {'$' + format(cost, '.4f') if cost is not None else 'unknown'} · suite {verdict}"
+    )
+
+
+def explain(results: list[CaseResult], *, only_failing: bool = False) -> list[str]:
+    """Per case, per scorer and per field: the score and what was found, in words."""
+    lines: list[str] = []
+    for r in results:
+        if only_failing and r.passed:
+            continue
+        head = f"{r.case_id} #{r.repeat}: "
+        if r.error:
+            lines.append(head + f"ERROR {r.error}")
+            continue
+        lines.append(head + f"total {_fmt(r.total)} {'pass' if r.passed else 'FAIL'}")
+        for score in r.scores:
+            lines.append(f"  {score['scorer']}: {_fmt(score['score'])}")
+            for detail in score.get("details", []):
+                lines.append(f"    - {detail}")
+            for sub in score.get("subscores", []):
+                lines.append(f"    {sub['name']}: {_fmt(sub['score'])}")
+                for detail in sub.get("details", []):
+                    lines.append(f"      - {detail}")
+    return lines
+
+
+def to_json(run: RunInfo, results: list[CaseResult]) -> str:
+    """The run and its results for other tools (raw answers and plans left out for size)."""
+    data: dict[str, Any] = {
+        "run": {
+            "id": run.id,
+            "suite": run.suite_name,
+            "suite_hash": run.suite_hash,
+            "prompt": f"{run.prompt_name}@{run.prompt_version}",
+            "prompt_sha256": run.prompt_sha256,
+            "provider": run.provider,
+            "model": run.model,
+            "params": run.params,
+            "git_commit": run.git_commit,
+            "started_at": run.started_at,
+            "ended_at": run.ended_at,
+            "status": run.status,
+            "totals": run.totals,
+        },
+        "results": [
+            {
+                "case": r.case_id,
+                "repeat": r.repeat,
+                "total": r.total,
+                "passed": r.passed,
+                "error": r.error,
+                "scores": r.scores,
+                "usage": r.usage,
+                "cost_usd": r.cost_usd,
+                "latency_s": r.latency_s,
+            }
+            for r in results
+        ],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_junit(run: RunInfo, results: list[CaseResult]) -> str:
+    """JUnit XML: one test case per eval case and scorer, failing with the scorer's reasons."""
+    suite = ET.Element("testsuite", name=f"{run.suite_name}:{run.prompt_name}@{run.prompt_version}")
+    tests = failures = errors = 0
+    for r in results:
+        classname = f"{run.suite_name}.{r.case_id}"
+        if r.error:
+            tests += 1
+            errors += 1
+            case = ET.SubElement(suite, "testcase", classname=classname, name=f"generation#{r.repeat}")
+            ET.SubElement(case, "error", message=r.error[:200]).text = r.error
+            continue
+        for score in r.scores:
+            tests += 1
+            case = ET.SubElement(
+                suite, "testcase", classname=classname, name=f"{score['scorer']}#{r.repeat}", time=f"{r.latency_s:.3f}"
+            )
+            reasons = [*score.get("details", [])]
+            for sub in score.get("subscores", []):
+                reasons += [f"{sub['name']}: {d}" for d in sub.get("details", [])]
+            if score["score"] < 1.0 and not r.passed:
+                failures += 1
+                message = f"{score['scorer']} {score['score']:.2f} (case total {_fmt(r.total)} below its threshold)"
+                ET.SubElement(case, "failure", message=message).text = "\n".join(reasons) or message
+            elif reasons:
+                ET.SubElement(case, "system-out").text = "\n".join(reasons)
+    suite.set("tests", str(tests))
+    suite.set("failures", str(failures))
+    suite.set("errors", str(errors))
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,382 @@
+"""Run a suite: every case (times its repeats) through the pipeline, scored and stored as it completes.
+
+Workers pull (case, repeat) pairs from a queue, so memory stays flat however
+many cases there are; each result is written to the store the moment it is
+scored, so an interrupted run loses nothing it finished and ``--resume`` runs
+only what is missing. A provider error is recorded for its case and the run
+goes on; a 429 pauses every worker together through the retry policy's gate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from onboard_llm.cache import ResponseCache
+from onboard_llm.errors import BadInputError, ConfigError, GenerationError, OnboardError, ProviderError
+from onboard_llm.evals.scoring import CaseOutput, Score, Scorer, get_scorer
+from onboard_llm.evals.store import CaseResult, EvalStore, RunInfo
+from onboard_llm.evals.suite import EvalCase, Suite
+from onboard_llm.parsing import parse_plan
+from onboard_llm.pipeline import agenerate_plan, render_request
+from onboard_llm.pricing import PriceTable
+from onboard_llm.prompts import PromptRegistry
+from onboard_llm.providers.base import Provider
+from onboard_llm.schema import OnboardingPlan
+
+
+@dataclass
+class RunOptions:
+    """How to run a suite."""
+
+    prompt: str
+    provider: Provider
+    concurrency: int = 8
+    repeats: int | None = None  # None: the suite's own
+    case_pattern: str | None = None
+    max_cost: float | None = None
+    max_reasks: int = 2
+    cache: ResponseCache | None = None
+    prices: PriceTable | None = None
+    prompts_dir: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class Progress:
+    """What the progress bar shows; updated as each case finishes."""
+
+    total: int
+    done: int = 0
+    passed: int = 0
+    errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def pass_rate(self) -> float | None:
+        scored = self.done - self.errors
+        return self.passed / scored if scored else None
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if not self.done:
+            return None
+        return (time.monotonic() - self.started) / self.done * (self.total - self.done)
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def _git_commit(folder: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def build_scorers(suite: Suite) -> list[tuple[float, Scorer]]:
+    """The suite's scorers with their weights."""
+    return [(spec.weight, get_scorer(spec.name, **spec.params)) for spec in suite.spec.scorers]
+
+
+def score_output(
+    case: EvalCase, raw: str | None, plan: OnboardingPlan | None, scorers: list[tuple[float, Scorer]]
+) -> tuple[list[Score], float, bool]:
+    """Every scorer's verdict, the weighted total and whether the case passes its threshold."""
+    source = case.handoff.source_text
+    parsed = parse_plan(raw, source_text=source) if raw is not None else None
+    output = CaseOutput(case.id, case.handoff.notes, source, raw, parsed, plan, case.golden, case.expect)
+    scores = [scorer.score(output) for _, scorer in scorers]
+    weight = sum(w for w, _ in scorers) or 1.0
+    total = sum(w * s.score for (w, _), s in zip(scorers, scores, strict=True)) / weight
+    return scores, total, total >= case.threshold
+
+
+class SuiteRunner:
+    """Runs one suite with one prompt and one provider into one stored run."""
+
+    def __init__(self, suite: Suite, options: RunOptions, store: EvalStore) -> None:
+        if options.concurrency < 1:
+            raise BadInputError("--concurrency must be at least 1")
+        self.suite = suite
+        self.options = options
+        self.store = store
+        self.scorers = build_scorers(suite)
+        self.registry = PromptRegistry(options.prompts_dir)
+        self.version = self.registry.get(options.prompt)
+        self.prices = options.prices or PriceTable.load()
+        if options.max_cost is not None and self.prices.price(options.provider.name, options.provider.model) is None:
+            raise ConfigError(
+                f"--max-cost needs a price for {options.provider.name}:{options.provider.model}; "
+                "add it to a price file named by ONBOARD_PRICES"
+            )
+        self.stopped_for_budget = False
+
+    # -- the run record ------------------------------------------------------------
+
+    def new_run(self) -> RunInfo:
+        cases = self.suite.select(self.options.case_pattern)
+        repeats = self.options.repeats or self.suite.spec.repeats
+        provider = self.options.provider
+        run = RunInfo(
+            id="",
+            suite_name=self.suite.name,
+            suite_path=str(self.suite.path),
+            suite_hash=self.suite.sha256,
+            prompt_name=self.version.meta.name,
+            prompt_version=self.version.meta.version,
+            prompt_sha256=self.version.sha256,
+            provider=provider.name,
+            model=provider.model,
+            params={
+                "temperature": self.version.meta.temperature,
+                "max_output_tokens": self.version.meta.max_output_tokens,
+                "max_reasks": self.options.max_reasks,
+                "concurrency": self.options.concurrency,
+                "repeats": repeats,
+                "max_cost": self.options.max_cost,
+                "scorers": [s.model_dump() for s in self.suite.spec.scorers],
+                "thresholds": self.suite.spec.thresholds.model_dump(),
+                "case_thresholds": dict(self.suite.spec.case_thresholds),
+            },
+            git_commit=_git_commit(self.suite.path.parent),
+            started_at=_now(),
+            case_ids=[c.id for c in cases],
+            repeats=repeats,
+        )
+        run.id = self.store.create_run(run)
+        return run
+
+    def resumed_run(self, run_id: str) -> RunInfo:
+        run = self.store.get_run(run_id)
+        if run is None:
+            raise BadInputError(f"no eval run '{run_id}' in the store")
+        provider = self.options.provider
+        mismatches = [
+            what
+            for what, stored, now in (
+                ("suite", run.suite_hash, self.suite.sha256),
+                ("prompt", run.prompt_sha256, self.version.sha256),
+                ("provider", f"{run.provider}:{run.model}", f"{provider.name}:{provider.model}"),
+            )
+            if stored != now
+        ]
+        if mismatches:
+            raise BadInputError(
+                f"cannot resume {run.id}: the {', '.join(mismatches)} changed since it started; start a new run"
+            )
+        self.store.update_run(run.id, status="running")
+        return run
+
+    # -- running -----------------------------------------------------------------------
+
+    async def run(self, *, resume: str | None = None, on_progress: ProgressCallback | None = None) -> RunInfo:
+        """Run every missing (case, repeat) of a new or resumed run; returns the stored run."""
+        run = self.resumed_run(resume) if resume else self.new_run()
+        by_id = {c.id: c for c in self.suite.cases}
+        unknown = [c for c in run.case_ids if c not in by_id]
+        if unknown:
+            raise BadInputError(f"run {run.id} has cases the suite no longer has: {', '.join(unknown)}")
+        done = self.store.completed(run.id)
+        todo = [(by_id[c], r) for c in run.case_ids for r in range(run.repeats) if (c, r) not in done]
+        progress = Progress(total=len(todo))
+        queue: asyncio.Queue[tuple[EvalCase, int]] = asyncio.Queue()
+        for item in todo:
+            queue.put_nowait(item)
+        status = "complete"
+        workers = [
+            asyncio.create_task(self._worker(run, queue, progress, on_progress))
+            for _ in range(self.options.concurrency)
+        ]
+        try:
+            await asyncio.gather(*workers)
+        except asyncio.CancelledError:
+            status = "interrupted"
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+        except ConfigError:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            self._finish(run, "failed")
+            raise
+        if status == "complete" and self.stopped_for_budget:
+            status = "incomplete"
+        return self._finish(run, status)
+
+    async def _worker(
+        self,
+        run: RunInfo,
+        queue: asyncio.Queue[tuple[EvalCase, int]],
+        progress: Progress,
+        on_progress: ProgressCallback | None,
+    ) -> None:
+        while True:
+            try:
+                case, repeat = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            if self.options.max_cost is not None and progress.cost_usd >= self.options.max_cost:
+                self.stopped_for_budget = True
+                return
+            result = await self._one(run, case, repeat)
+            # Written now, before anything else can go wrong: a killed run keeps every finished case.
+            self.store.save_result(result)
+            progress.done += 1
+            progress.errors += result.error is not None
+            progress.passed += bool(result.passed)
+            progress.input_tokens += result.usage.get("input", 0)
+            progress.output_tokens += result.usage.get("output", 0)
+            progress.cost_usd += result.cost_usd or 0.0
+            if on_progress is not None:
+                on_progress(progress)
+
+    async def _one(self, run: RunInfo, case: EvalCase, repeat: int) -> CaseResult:
+        began = time.monotonic()
+        raw: str | None = None
+        plan: OnboardingPlan | None = None
+        error: str | None = None
+        usage = {"input": 0, "output": 0, "cached": 0}
+        cost: float | None = None
+        attempts = 0
+        try:
+            result = await agenerate_plan(
+                case.handoff,
+                provider=self.options.provider,
+                prompt=self.options.prompt,
+                max_reasks=self.options.max_reasks,
+                prompts_dir=self.options.prompts_dir,
+                cache=self.options.cache,
+                prices=self.prices,
+                repeat=repeat,
+            )
+            raw = result.attempts[-1].text
+            plan = result.plan
+            usage = {
+                "input": result.usage.input_tokens,
+                "output": result.usage.output_tokens,
+                "cached": result.usage.cached_tokens,
+            }
+            cost = result.cost_usd
+            attempts = len(result.attempts)
+        except GenerationError as exc:
+            # The model answered but never validly: that is a score, not an error.
+            raw = exc.last_text
+        except ConfigError:
+            raise  # a rejected key or a bad setting stops the whole run
+        except ProviderError as exc:
+            error = str(exc)
+        except OnboardError as exc:
+            error = str(exc)
+        if error is not None:
+            return CaseResult(
+                run.id,
+                case.id,
+                repeat,
+                None,
+                None,
+                [],
+                None,
+                None,
+                usage,
+                cost,
+                time.monotonic() - began,
+                error,
+                attempts,
+            )
+        scores, total, passed = score_output(case, raw, plan, self.scorers)
+        return CaseResult(
+            run_id=run.id,
+            case_id=case.id,
+            repeat=repeat,
+            raw=raw,
+            plan=plan.model_dump(mode="json") if plan is not None else None,
+            scores=[s.as_dict() for s in scores],
+            total=total,
+            passed=passed,
+            usage=usage,
+            cost_usd=cost,
+            latency_s=time.monotonic() - began,
+            error=None,
+            attempts=attempts,
+        )
+
+    def _finish(self, run: RunInfo, status: str) -> RunInfo:
+        totals = summarize(self.store.results(run.id), run, self.suite)
+        if status == "complete" and totals["scored"] < totals["expected"]:
+            status = "incomplete"
+        self.store.update_run(run.id, status=status, totals=totals, ended_at=_now())
+        stored = self.store.get_run(run.id)
+        assert stored is not None
+        return stored
+
+
+def summarize(results: list[CaseResult], run: RunInfo, suite: Suite) -> dict[str, Any]:
+    """Run totals: counts, pass rate, mean total, tokens, cost and the suite's verdict."""
+    scored = [r for r in results if r.error is None and r.total is not None]
+    passed = sum(1 for r in scored if r.passed)
+    mean = sum(r.total or 0.0 for r in scored) / len(scored) if scored else None
+    thresholds = suite.spec.thresholds
+    rate = passed / len(scored) if scored else None
+    suite_passed = (
+        rate is not None
+        and rate >= thresholds.pass_rate
+        and (thresholds.mean is None or (mean is not None and mean >= thresholds.mean))
+    )
+    costs = [r.cost_usd for r in results if r.cost_usd is not None]
+    return {
+        "expected": len(run.case_ids) * run.repeats,
+        "results": len(results),
+        "scored": len(scored),
+        "errors": sum(1 for r in results if r.error is not None),
+        "passed": passed,
+        "pass_rate": rate,
+        "mean_total": mean,
+        "input_tokens": sum(r.usage.get("input", 0) for r in results),
+        "output_tokens": sum(r.usage.get("output", 0) for r in results),
+        "cost_usd": sum(costs) if costs else None,
+        "suite_passed": suite_passed,
+    }
+
+
+def dry_run(suite: Suite, options: RunOptions) -> list[dict[str, Any]]:
+    """What a run would send, with estimated tokens and cost, calling no provider."""
+    from onboard_llm.pricing import estimate_tokens
+
+    registry = PromptRegistry(options.prompts_dir)
+    prices = options.prices or PriceTable.load()
+    repeats = options.repeats or suite.spec.repeats
+    rows = []
+    for case in suite.select(options.case_pattern):
+        rendered, request = render_request(case.handoff, options.prompt, registry=registry)
+        input_tokens = estimate_tokens("".join(m.content for m in request.messages))
+        output_tokens = request.max_output_tokens // 4  # a plan is far shorter than its ceiling
+        cost = prices.estimate(options.provider.name, options.provider.model, input_tokens, output_tokens)
+        rows.append(
+            {
+                "case": case.id,
+                "prompt": rendered.ref,
+                "messages": len(request.messages),
+                "input_tokens": input_tokens * repeats,
+                "output_tokens": output_tokens * repeats,
+                "cost_usd": cost * repeats if cost is not None else None,
+                "repeats": repeats,
+            }
+        )
+    return rows
