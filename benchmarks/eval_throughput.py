@@ -22,6 +22,8 @@ import os
 import resource
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -151,8 +153,14 @@ def main() -> None:
     parser.add_argument("--runs", nargs="+", default=["50:1", "1000:8", "1000:64"], help="CASES:CONCURRENCY pairs")
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--case", default=None, help="case folder to copy (default: the suite's first)")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: one measurement in a fresh process
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     source = Path(args.case) if args.case else sorted(p for p in SOURCE_CASE.iterdir() if p.is_dir())[0]
+    if args.one:
+        cases, concurrency = (int(x) for x in args.one.split(":"))
+        print(json.dumps(run_once(cases, concurrency, args.latency, source, args.url)))
+        return
 
     port = _free_port()
     ready = multiprocessing.Event()
@@ -168,8 +176,25 @@ def main() -> None:
             f"{'overhead ms/case':>17} {'cpu ms/case':>12} {'peak RSS MB':>12}"
         )
         for spec in args.runs:
-            cases, concurrency = (int(x) for x in spec.split(":"))
-            r = run_once(cases, concurrency, args.latency, source, url)
+            # Each measurement in its own process, so its peak memory is its own.
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--one",
+                    spec,
+                    "--url",
+                    url,
+                    "--latency",
+                    str(args.latency),
+                    "--case",
+                    str(source),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            r = json.loads(out.stdout.strip().splitlines()[-1])
             print(
                 f"{r['cases']:>6} {r['concurrency']:>5} {r['scored']:>6} {r['wall_s']:>8.1f} {r['ideal_s']:>8.1f} "
                 f"{r['efficiency'] * 100:>7.1f}% {r['overhead_ms_per_case']:>17.1f} {r['cpu_ms_per_case']:>12.1f} "

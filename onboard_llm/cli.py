@@ -166,6 +166,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
             "plan": shared,
             "prompts": {"render": prompt_only, "list": prompt_only, "show": prompt_only, "diff": prompt_only},
             "logs": {"list": {"db": shared["db"]}, "show": {"db": shared["db"]}} if "db" in shared else {},
+            "eval": {
+                command: {k: v for k, v in shared.items() if k in ("db", "provider", "model", "prompts_dir")}
+                for command in ("run", "runs", "show", "rescore")
+            },
         }
 
 

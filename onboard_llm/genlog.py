@@ -72,6 +72,10 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def scrub(text: str) -> str:
     """``text`` with anything shaped like an API key or bearer token replaced by ``***``."""
+    lowered = text.lower()
+    # Most stored text holds no secret at all; a cheap look first spares the regexes a 40 KB plan.
+    if "sk-" not in lowered and "bearer" not in lowered and "api" not in lowered:
+        return text
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text

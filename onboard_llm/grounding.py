@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -31,6 +32,7 @@ _NUMBER = re.compile(
 _SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
 
 
+@functools.lru_cache(maxsize=512)
 def normalize_text(text: str) -> str:
     """Lower-case, unify quotes and dashes, collapse whitespace."""
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
@@ -42,13 +44,16 @@ def appears_in(phrase: str, text: str) -> bool:
     needle = normalize_text(phrase).strip(" .,;:'\"")
     if not needle:
         return False
+    haystack = normalize_text(text)
+    if needle not in haystack:  # the common answer, found without a regex
+        return False
     # Whole words only: "Dan" is not grounded by "Dana", nor "Al" by "Alma".
     pattern = re.escape(needle)
     if needle[0].isalnum():
         pattern = r"(?<!\w)" + pattern
     if needle[-1].isalnum():
         pattern += r"(?!\w)"
-    return re.search(pattern, normalize_text(text)) is not None
+    return re.search(pattern, haystack) is not None
 
 
 NUMBER_WORD_VALUES = {
@@ -84,6 +89,12 @@ _DATE_OR_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}(?:/\d{2,4})
 
 
 def numbers_in(text: str) -> set[float]:
+    """Every number written in the text (a fresh set; see :func:`_numbers_in`)."""
+    return set(_numbers_in(text))
+
+
+@functools.lru_cache(maxsize=512)
+def _numbers_in(text: str) -> frozenset[float]:
     """Every number written in the text, also scaled by its suffix ("2.4M" gives 2.4 and 2400000).
 
     Number words count ("zero", "two", "half"), dates and clock times do not.
@@ -98,14 +109,14 @@ def numbers_in(text: str) -> set[float]:
         suffix = (match.group(2) or "").lower()
         if suffix in _SCALE:
             found.add(value * _SCALE[suffix])
-    return found
+    return frozenset(found)
 
 
 def number_appears(value: float, text: str, *, rel_tol: float = 1e-12) -> bool:
     """True when the value, or the value as a percentage fraction, is written in the text."""
     if not math.isfinite(value):
         return False
-    candidates = numbers_in(text)
+    candidates = _numbers_in(text)
     wanted = {value}
     if 0 < abs(value) <= 1:
         wanted.add(value * 100)  # 0.8 in the plan for "80%" in the notes

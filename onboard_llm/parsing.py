@@ -12,6 +12,7 @@ Nothing here calls a provider.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import types
@@ -115,6 +116,16 @@ def extract_json_text(text: str) -> str | None:
     plan, so an example snippet or a ``{placeholder}`` in the prose around it
     is not mistaken for the answer.
     """
+    stripped = text.strip()
+    if stripped.startswith("{") and stripped.endswith("}") and "```" not in stripped:
+        # The usual answer under structured output: the whole text is the object. When it parses,
+        # there is nothing to search for (and a character-by-character scan of 30 KB is skipped).
+        try:
+            json.loads(stripped)
+        except (json.JSONDecodeError, RecursionError):
+            pass
+        else:
+            return stripped
     fenced: list[str] = []
     for match in _FENCE.finditer(text):
         fenced += _objects(match.group(2))
@@ -249,11 +260,21 @@ def _snake(key: str) -> str:
     return "_".join(w for w in words if w).lower()
 
 
+@functools.cache
+def _field_shapes(model: type[BaseModel]) -> dict[str, tuple[Any, Any, bool]]:
+    """Each field's unwrapped annotation, list item type and whether it is required (computed once per model)."""
+    shapes = {}
+    for name, info in model.model_fields.items():
+        annotation = _unwrap(info.annotation)
+        shapes[name] = (annotation, _list_item(annotation), info.is_required())
+    return shapes
+
+
 def normalize(data: Any, model: type[BaseModel], path: str, warnings: list[str]) -> Any:
     """Repair an object towards ``model``: keys, numbers, ranges; unknown keys dropped."""
     if not isinstance(data, dict):
         return data
-    fields = model.model_fields
+    fields = _field_shapes(model)
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = key if key in fields else _snake(str(key))
@@ -262,10 +283,9 @@ def normalize(data: Any, model: type[BaseModel], path: str, warnings: list[str])
             continue
         if name != key:
             warnings.append(f"{path}{key}: renamed to {name}")
-        annotation = _unwrap(fields[name].annotation)
-        item = _list_item(annotation)
+        annotation, item, required = fields[name]
         where = f"{path}{name}"
-        if value is None and item is not None and not fields[name].is_required():
+        if value is None and item is not None and not required:
             # "weekly_plan": null means "nothing here", which the contract writes as [].
             warnings.append(f"{where}: read null as an empty list")
             continue

@@ -351,8 +351,10 @@ def _prepare(
         ctx: OnboardingContext | dict[str, Any] | None
         ctx = context if isinstance(context, OnboardingContext) or context is None else dict(context)
         handoff = build_handoff(notes, ctx, today=today, calendar=calendar)
-    dirs = [prompts_dir] if isinstance(prompts_dir, Path | str) else list(prompts_dir or [])
-    registry = PromptRegistry([Path(d) for d in dirs])
+    registry = options.registry
+    if registry is None:
+        dirs = [prompts_dir] if isinstance(prompts_dir, Path | str) else list(prompts_dir or [])
+        registry = PromptRegistry([Path(d) for d in dirs])
     rendered, request = render_request(handoff, prompt, registry=registry)
     if provider is None or isinstance(provider, str):
         provider_options: dict[str, Any] = {
@@ -379,6 +381,7 @@ class _Options:
     log: GenerationLog | None = None
     on_attempt: Callable[[int], None] | None = None
     repeat: int = 0
+    registry: PromptRegistry | None = None
 
 
 def generate_plan(
@@ -400,6 +403,7 @@ def generate_plan(
     log: GenerationLog | None = None,
     on_attempt: Callable[[int], None] | None = None,
     repeat: int = 0,
+    registry: PromptRegistry | None = None,
 ) -> PlanResult:
     """Generate a validated, dated onboarding plan from handoff notes.
 
@@ -410,9 +414,10 @@ def generate_plan(
     ``max_cost`` (USD, with ``prices``) stops before an attempt would pass the
     budget; ``cache`` reuses earlier answers; ``log`` records the run;
     ``on_attempt`` is called with the attempt number before each provider call;
-    ``repeat`` gives an eval's repeated runs of one case their own cache entries.
+    ``repeat`` gives an eval's repeated runs of one case their own cache entries;
+    ``registry`` reuses a loaded prompt registry (``prompts_dir`` is then ignored).
     """
-    options = _Options(api_key, base_url, retry, max_cost, prices, cache, log, on_attempt, repeat)
+    options = _Options(api_key, base_url, retry, max_cost, prices, cache, log, on_attempt, repeat, registry)
     calendar, gen, services = _prepare(
         notes, context, provider, prompt, holidays, prompts_dir, today, max_reasks, options
     )
@@ -452,9 +457,10 @@ async def agenerate_plan(
     log: GenerationLog | None = None,
     on_attempt: Callable[[int], None] | None = None,
     repeat: int = 0,
+    registry: PromptRegistry | None = None,
 ) -> PlanResult:
     """The async twin of :func:`generate_plan`."""
-    options = _Options(api_key, base_url, retry, max_cost, prices, cache, log, on_attempt, repeat)
+    options = _Options(api_key, base_url, retry, max_cost, prices, cache, log, on_attempt, repeat, registry)
     calendar, gen, services = _prepare(
         notes, context, provider, prompt, holidays, prompts_dir, today, max_reasks, options
     )

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from onboard_llm.evals.store import CaseResult, RunInfo
+
+# Characters XML 1.0 cannot carry at all (a model's answer or a provider's error may hold them).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -116,7 +124,7 @@ def to_junit(run: RunInfo, results: list[CaseResult]) -> str:
             tests += 1
             errors += 1
             case = ET.SubElement(suite, "testcase", classname=classname, name=f"generation#{r.repeat}")
-            ET.SubElement(case, "error", message=r.error[:200]).text = r.error
+            ET.SubElement(case, "error", message=_xml(r.error[:200])).text = _xml(r.error)
             continue
         for score in r.scores:
             tests += 1
@@ -129,9 +137,9 @@ def to_junit(run: RunInfo, results: list[CaseResult]) -> str:
             if score["score"] < 1.0 and not r.passed:
                 failures += 1
                 message = f"{score['scorer']} {score['score']:.2f} (case total {_fmt(r.total)} below its threshold)"
-                ET.SubElement(case, "failure", message=message).text = "\n".join(reasons) or message
+                ET.SubElement(case, "failure", message=_xml(message)).text = _xml("\n".join(reasons) or message)
             elif reasons:
-                ET.SubElement(case, "system-out").text = "\n".join(reasons)
+                ET.SubElement(case, "system-out").text = _xml("\n".join(reasons))
     suite.set("tests", str(tests))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))

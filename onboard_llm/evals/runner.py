@@ -23,7 +23,7 @@ from onboard_llm.errors import BadInputError, ConfigError, GenerationError, Onbo
 from onboard_llm.evals.scoring import CaseOutput, Score, Scorer, get_scorer
 from onboard_llm.evals.store import CaseResult, EvalStore, RunInfo
 from onboard_llm.evals.suite import EvalCase, Suite
-from onboard_llm.parsing import parse_plan
+from onboard_llm.parsing import ParseResult, parse_plan
 from onboard_llm.pipeline import agenerate_plan, render_request
 from onboard_llm.pricing import PriceTable
 from onboard_llm.prompts import PromptRegistry
@@ -94,17 +94,50 @@ def build_scorers(suite: Suite) -> list[tuple[float, Scorer]]:
     return [(spec.weight, get_scorer(spec.name, **spec.params)) for spec in suite.spec.scorers]
 
 
-def score_output(
-    case: EvalCase, raw: str | None, plan: OnboardingPlan | None, scorers: list[tuple[float, Scorer]]
-) -> tuple[list[Score], float, bool]:
-    """Every scorer's verdict, the weighted total and whether the case passes its threshold."""
+def _case_output(
+    case: EvalCase, raw: str | None, plan: OnboardingPlan | None, parsed: ParseResult | None
+) -> CaseOutput:
     source = case.handoff.source_text
-    parsed = parse_plan(raw, source_text=source) if raw is not None else None
-    output = CaseOutput(case.id, case.handoff.notes, source, raw, parsed, plan, case.golden, case.expect)
-    scores = [scorer.score(output) for _, scorer in scorers]
+    if parsed is None and raw is not None:
+        parsed = parse_plan(raw, source_text=source)
+    return CaseOutput(case.id, case.handoff.notes, source, raw, parsed, plan, case.golden, case.expect)
+
+
+def _weigh(case: EvalCase, scorers: list[tuple[float, Scorer]], scores: list[Score]) -> tuple[list[Score], float, bool]:
     weight = sum(w for w, _ in scorers) or 1.0
     total = sum(w * s.score for (w, _), s in zip(scorers, scores, strict=True)) / weight
     return scores, total, total >= case.threshold
+
+
+async def ascore_output(
+    case: EvalCase,
+    raw: str | None,
+    plan: OnboardingPlan | None,
+    scorers: list[tuple[float, Scorer]],
+    parsed: ParseResult | None = None,
+) -> tuple[list[Score], float, bool]:
+    """The async twin of :func:`score_output`: a scorer with ``ascore`` (the judge) is awaited."""
+    output = _case_output(case, raw, plan, parsed)
+    scores = []
+    for _, scorer in scorers:
+        ascore = getattr(scorer, "ascore", None)
+        scores.append(await ascore(output) if ascore is not None else scorer.score(output))
+    return _weigh(case, scorers, scores)
+
+
+def score_output(
+    case: EvalCase,
+    raw: str | None,
+    plan: OnboardingPlan | None,
+    scorers: list[tuple[float, Scorer]],
+    parsed: ParseResult | None = None,
+) -> tuple[list[Score], float, bool]:
+    """Every scorer's verdict, the weighted total and whether the case passes its threshold.
+
+    ``parsed`` saves parsing the answer again when the pipeline already did.
+    """
+    output = _case_output(case, raw, plan, parsed)
+    return _weigh(case, scorers, [scorer.score(output) for _, scorer in scorers])
 
 
 class SuiteRunner:
@@ -251,6 +284,7 @@ class SuiteRunner:
         began = time.monotonic()
         raw: str | None = None
         plan: OnboardingPlan | None = None
+        parsed: ParseResult | None = None
         error: str | None = None
         usage = {"input": 0, "output": 0, "cached": 0}
         cost: float | None = None
@@ -265,9 +299,12 @@ class SuiteRunner:
                 cache=self.options.cache,
                 prices=self.prices,
                 repeat=repeat,
+                registry=self.registry,
             )
             raw = result.attempts[-1].text
             plan = result.plan
+            # The pipeline parsed and checked this answer already; scorers need not do it twice.
+            parsed = ParseResult(stage="ok", draft=result.draft, warnings=list(result.warnings))
             usage = {
                 "input": result.usage.input_tokens,
                 "output": result.usage.output_tokens,
@@ -300,7 +337,7 @@ class SuiteRunner:
                 error,
                 attempts,
             )
-        scores, total, passed = score_output(case, raw, plan, self.scorers)
+        scores, total, passed = await ascore_output(case, raw, plan, self.scorers, parsed)
         return CaseResult(
             run_id=run.id,
             case_id=case.id,

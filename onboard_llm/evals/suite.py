@@ -8,6 +8,7 @@ suite in one pass.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import glob
 import hashlib
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from onboard_llm.errors import BadInputError
 from onboard_llm.evals.golden import Expectations, GoldenPlan
@@ -144,32 +145,44 @@ def _load_case(folder: Path, threshold: float, problems: list[str]) -> EvalCase 
             problems.append(f"{folder / required}: missing")
     if len(problems) > before:
         return None
-    handoff = None
+    notes = None
     try:
         notes = decode_notes((folder / "notes.md").read_bytes(), str(folder / "notes.md"))
-        context_data = _read_yaml(folder / "context.yaml", problems) or {}
-        if not isinstance(context_data, dict):
-            problems.append(f"{folder / 'context.yaml'}: must hold key: value pairs")
-        else:
-            try:
-                context = OnboardingContext.model_validate(context_data)
-            except ValidationError as exc:
-                problems += _pydantic_problems(exc, str(folder / "context.yaml"))
-            else:
-                if context.start_date is None:
-                    # An eval must not depend on the day it runs.
-                    problems.append(f"{folder / 'context.yaml'}: start_date: required in an eval case")
-                else:
-                    handoff = build_handoff(notes, context, origin=str(folder / "notes.md"))
     except BadInputError as exc:
         problems.append(str(exc))
+    except OSError as exc:
+        problems.append(f"{folder / 'notes.md'}: cannot be read ({exc.strerror})")
+    handoff = None
+    context_path = folder / "context.yaml"
+    read_problems = len(problems)
+    context_data = _read_yaml(context_path, problems)
+    readable = len(problems) == read_problems  # when it is not YAML, its fields cannot be checked
+    if readable and context_data is not None and not isinstance(context_data, dict):
+        problems.append(f"{context_path}: must hold key: value pairs")
+    elif readable:
+        try:
+            context = OnboardingContext.model_validate(context_data or {})
+        except ValidationError as exc:
+            problems += _pydantic_problems(exc, str(context_path))
+        else:
+            if context.start_date is None:
+                # An eval must not depend on the day it runs.
+                problems.append(f"{context_path}: start_date: required in an eval case")
+            elif notes is not None:
+                try:
+                    handoff = build_handoff(notes, context, origin=str(folder / "notes.md"))
+                except BadInputError as exc:
+                    problems.append(str(exc))
     golden = None
+    golden_path = folder / "golden.json"
     try:
-        golden = GoldenPlan.model_validate(json.loads((folder / "golden.json").read_text(encoding="utf-8")))
+        golden = GoldenPlan.model_validate(json.loads(golden_path.read_text(encoding="utf-8")))
     except json.JSONDecodeError as exc:
-        problems.append(f"{folder / 'golden.json'}: not valid JSON ({exc.msg} at line {exc.lineno})")
+        problems.append(f"{golden_path}: not valid JSON ({exc.msg} at line {exc.lineno})")
     except ValidationError as exc:
-        problems += _pydantic_problems(exc, str(folder / "golden.json"))
+        problems += _pydantic_problems(exc, str(golden_path))
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{golden_path}: cannot be read ({exc})")
     expect = Expectations()
     if (folder / "expect.yaml").is_file():
         data = _read_yaml(folder / "expect.yaml", problems)
@@ -194,6 +207,17 @@ def suite_hash(path: Path, folders: list[Path]) -> str:
     return digest.hexdigest()
 
 
+def _salvage(data: Any, exc: ValidationError) -> SuiteFile:
+    """A spec of the suite file's fields that have no error (required ones left empty), to check the rest."""
+    bad = {err["loc"][0] for err in exc.errors() if err["loc"]}
+    values: dict[str, Any] = {"name": "", "cases": [], "scorers": []}
+    for name, info in SuiteFile.model_fields.items():
+        if isinstance(data, dict) and name in data and name not in bad:
+            with contextlib.suppress(ValidationError):
+                values[name] = TypeAdapter(info.annotation or Any).validate_python(data[name])
+    return SuiteFile.model_construct(**values)
+
+
 def load_suite(path: Path | str) -> Suite:
     """Load and validate a suite; every problem found is reported in one BadInputError."""
     path = Path(path)
@@ -206,7 +230,9 @@ def load_suite(path: Path | str) -> Suite:
     try:
         spec = SuiteFile.model_validate(data)
     except ValidationError as exc:
-        raise BadInputError(f"suite {path} has problems: " + "; ".join(_pydantic_problems(exc, str(path)))) from None
+        problems += _pydantic_problems(exc, str(path))
+        # Go on with the fields that are valid, so the cases' problems are reported in the same pass.
+        spec = _salvage(data, exc)
     from onboard_llm.evals.scoring import scorer_names
 
     known = scorer_names()
@@ -217,6 +243,9 @@ def load_suite(path: Path | str) -> Suite:
             )
     folders = _case_folders(spec, path.parent, problems, str(path))
     ids = [f.name for f in folders]
+    for case_id in sorted({i for i in ids if ids.count(i) > 1}):
+        where = ", ".join(str(f) for f in folders if f.name == case_id)
+        problems.append(f"{path}: cases: two case folders are named {case_id} ({where}); case ids must be unique")
     for case_id in spec.case_thresholds:
         if case_id not in ids:
             problems.append(f"{path}: case_thresholds.{case_id}: no such case")
@@ -228,4 +257,5 @@ def load_suite(path: Path | str) -> Suite:
     if problems:
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
         raise BadInputError(f"suite {path} has {count}: " + "; ".join(problems))
-    return Suite(spec.name, path, spec, cases, suite_hash(path, folders))
+    # Absolute: the path is stored with each run, so `onboard eval rescore` finds the suite from any folder.
+    return Suite(spec.name, path.resolve(), spec, cases, suite_hash(path, folders))

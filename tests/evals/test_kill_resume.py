@@ -45,8 +45,14 @@ class _SlowChat(BaseHTTPRequestHandler):
                 "object": "chat.completion",
                 "created": 0,
                 "model": "slow-model",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": VALID},
-                             "finish_reason": "stop", "logprobs": None}],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": VALID},
+                        "finish_reason": "stop",
+                        "logprobs": None,
+                    }
+                ],
                 "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
             }
         ).encode()
@@ -56,7 +62,7 @@ class _SlowChat(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -92,8 +98,9 @@ def test_sigkill_then_resume_scores_every_case_once(tmp_path: Path, server: str)
     db = tmp_path / "store.sqlite3"
     provider = ["--provider", "openai-compatible:slow-model", "--base-url", server, "--concurrency", "2"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONBOARD_")}
-    proc = subprocess.Popen(cli([str(suite), *provider], db), env=env, cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cli([str(suite), *provider], db), env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 60
         saved = 0
@@ -116,8 +123,14 @@ def test_sigkill_then_resume_scores_every_case_once(tmp_path: Path, server: str)
         assert 3 <= len(kept) < CASES
     requests_before = _SlowChat.requests
 
-    resumed = subprocess.run(cli([str(suite), *provider, "--resume", run.id], db), env=env, cwd=tmp_path,
-                             capture_output=True, text=True, timeout=120)
+    resumed = subprocess.run(
+        cli([str(suite), *provider, "--resume", run.id], db),
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert resumed.returncode == 0, resumed.stderr
     with EvalStore(db) as store:
         final = store.get_run(run.id)

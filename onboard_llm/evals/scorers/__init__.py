@@ -14,6 +14,7 @@ from __future__ import annotations
 from onboard_llm.evals.scorers.facts import FactsScorer
 from onboard_llm.evals.scorers.fields import FieldsScorer
 from onboard_llm.evals.scorers.grounding import GroundingScorer
+from onboard_llm.evals.scorers.judge import JudgeScorer as JudgeScorer
 from onboard_llm.evals.scorers.schema import SchemaScorer
 from onboard_llm.evals.scorers.structure import StructureScorer
 

@@ -107,8 +107,13 @@ def _looks_like_person(text: str) -> bool:
     return not any(w in _ROLE_WORDS for w in re.findall(r"\w+", text.lower()))
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def _dates(text: str) -> Iterator[tuple[str, DateKey]]:
     """Every calendar date written in the text, with (year or None, month, day)."""
+    if _DIGIT.search(text) is None:
+        return  # no digit, no date: most plan strings, checked cheaply
     for pattern in (_MONTH_DAY, _DAY_MONTH, _ISO):
         for match in pattern.finditer(text):
             raw_month = match.group("m")
