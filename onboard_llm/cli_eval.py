@@ -181,7 +181,7 @@ def eval_run(
             click.echo(f"interrupted: every finished case is kept{hint}", err=True)
             ctx.exit(130)
         bar.stop()
-        results = store.results(run.id)
+        results = store.results(run.id, outputs=False)
         _print_results(run, results)
         _write(json_path, to_json(run, results))
         _write(junit_path, to_junit(run, results))
@@ -224,7 +224,11 @@ def eval_show(run_id: str, case_pattern: str | None, failing: bool, db: Path | N
         run = store.get_run(run_id)
         if run is None:
             raise BadInputError(f"no eval run '{run_id}' in the store")
-        results = [r for r in store.results(run.id) if not case_pattern or fnmatch.fnmatch(r.case_id, case_pattern)]
+        results = [
+            r
+            for r in store.results(run.id, outputs=False)
+            if not case_pattern or fnmatch.fnmatch(r.case_id, case_pattern)
+        ]
     click.echo(run_headline(run))
     for line in explain(results, only_failing=failing):
         click.echo(line)

@@ -343,13 +343,18 @@ class EvalStore:
             writing=True,
         )
 
-    def results(self, run_id: str) -> list[CaseResult]:
-        """Every saved result of a run, ordered by case id, then repeat."""
+    def results(self, run_id: str, *, outputs: bool = True) -> list[CaseResult]:
+        """Every saved result of a run, ordered by case id, then repeat.
+
+        ``outputs=False`` leaves the raw answers and plans out (as None): totals and reports
+        over thousands of results then cost little memory.
+        """
         conn = self._open(create=False)
         if conn is None:
             return []
+        columns = _RESULT_COLUMNS if outputs else _RESULT_COLUMNS.replace("raw, plan_json", "NULL, NULL")
         rows = self._query(
-            conn, f"SELECT {_RESULT_COLUMNS} FROM eval_results WHERE run_id = ? ORDER BY case_id, repeat", (run_id,)
+            conn, f"SELECT {columns} FROM eval_results WHERE run_id = ? ORDER BY case_id, repeat", (run_id,)
         )
         return [_result_from_row(row) for row in rows]
 

@@ -363,6 +363,9 @@ def read_notes(handoff: HandoffInput) -> Facts:
             metrics.append(fact)
         elif twin.baseline is None and fact.baseline is not None:
             twin.baseline = fact.baseline
+    # A "metric" named after a person is a misread sentence ("Tiago Mendes: 1 hours..."), not a target.
+    names = {w for p in people for w in (p.name, p.first_name)}
+    metrics = [m for m in metrics if not any(n.lower() in m.name.lower() for n in names)]
     goals = find_goals(parts, people, metrics, source)
     promises = _unique(
         _cue_text(s, PROMISE, parts)
