@@ -183,6 +183,10 @@ def eval_run(
         bar.stop()
         results = store.results(run.id, outputs=False)
         _print_results(run, results)
+        if run.status == "interrupted":
+            # Ctrl-C: the runner stopped its workers and kept every finished case.
+            click.echo(f"interrupted: {len(results)} results kept; resume with --resume {run.id}", err=True)
+            ctx.exit(130)
         _write(json_path, to_json(run, results))
         _write(junit_path, to_junit(run, results))
     ctx.exit(_exit_code(run))

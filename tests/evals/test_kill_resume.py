@@ -66,9 +66,14 @@ class _SlowChat(BaseHTTPRequestHandler):
         pass
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client killed mid-request leaves a broken pipe behind; that is the point of these tests
+
+
 @pytest.fixture
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _SlowChat)
+    httpd = _QuietServer(("127.0.0.1", 0), _SlowChat)
     _SlowChat.requests = 0
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -141,3 +146,34 @@ def test_sigkill_then_resume_scores_every_case_once(tmp_path: Path, server: str)
     assert all(r.error is None and r.total is not None for r in results)
     # The resumed run asked only for what was missing.
     assert _SlowChat.requests - requests_before == CASES - len(kept)
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_what_finished(tmp_path: Path, server: str) -> None:
+    suite = make_suite(tmp_path)
+    db = tmp_path / "store.sqlite3"
+    provider = ["--provider", "openai-compatible:slow-model", "--base-url", server, "--concurrency", "2"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONBOARD_")}
+    proc = subprocess.Popen(
+        cli([str(suite), *provider], db),
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    saved = 0
+    while time.monotonic() < deadline and saved < 2:
+        time.sleep(0.1)
+        if db.exists():
+            with EvalStore(db) as store:
+                runs = store.list_runs()
+                saved = len(store.results(runs[0].id)) if runs else 0
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "interrupted" in stderr and "--resume" in stderr and "Traceback" not in stderr
+    with EvalStore(db) as store:
+        (run,) = store.list_runs()
+        assert run.status == "interrupted"
+        assert 2 <= len(store.results(run.id)) < CASES
