@@ -261,12 +261,17 @@ def _snake(key: str) -> str:
 
 
 @functools.cache
-def _field_shapes(model: type[BaseModel]) -> dict[str, tuple[Any, Any, bool]]:
-    """Each field's unwrapped annotation, list item type and whether it is required (computed once per model)."""
+def _field_shapes(model: type[BaseModel]) -> dict[str, tuple[Any, Any, bool, tuple[Any, ...] | None, bool, bool]]:
+    """Per field, computed once per model: the unwrapped annotation, the list item type, whether it is
+    required, the allowed literals (None when not a Literal), and whether it is a model or a list of models."""
     shapes = {}
     for name, info in model.model_fields.items():
         annotation = _unwrap(info.annotation)
-        shapes[name] = (annotation, _list_item(annotation), info.is_required())
+        item = _list_item(annotation)
+        literals = typing.get_args(annotation) if typing.get_origin(annotation) is Literal else None
+        is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        is_model_list = isinstance(item, type) and issubclass(item, BaseModel)
+        shapes[name] = (annotation, item, info.is_required(), literals, is_model, is_model_list)
     return shapes
 
 
@@ -283,16 +288,16 @@ def normalize(data: Any, model: type[BaseModel], path: str, warnings: list[str])
             continue
         if name != key:
             warnings.append(f"{path}{key}: renamed to {name}")
-        annotation, item, required = fields[name]
+        annotation, item, required, literals, is_model, is_model_list = fields[name]
         where = f"{path}{name}"
         if value is None and item is not None and not required:
             # "weekly_plan": null means "nothing here", which the contract writes as [].
             warnings.append(f"{where}: read null as an empty list")
             continue
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if is_model:
             value = normalize(value, annotation, f"{where}.", warnings)
         elif item is not None and isinstance(value, list):
-            if isinstance(item, type) and issubclass(item, BaseModel):
+            if is_model_list:
                 value = [normalize(v, item, f"{where}[{i}].", warnings) for i, v in enumerate(value)]
             elif item is str:
                 value = [str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for v in value]
@@ -300,10 +305,10 @@ def normalize(data: Any, model: type[BaseModel], path: str, warnings: list[str])
             # A list of strings sometimes arrives as one comma-separated string.
             value = [part.strip() for part in re.split(r"[;,]", value) if part.strip()]
             warnings.append(f"{where}: split a string into a list")
-        elif typing.get_origin(annotation) is Literal and isinstance(value, str):
+        elif literals is not None and isinstance(value, str):
             # "High" or "Executive Sponsor": the schema would accept these silently; say so.
             token = _enum_token(value)
-            if token != value and token in typing.get_args(annotation):
+            if token != value and token in literals:
                 warnings.append(f"{where}: read '{value}' as '{token}'")
                 value = token
         elif annotation is int or annotation is float:

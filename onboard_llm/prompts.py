@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import hashlib
 import json
 import os
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -145,6 +146,12 @@ def data_block(text: str, tag: str) -> str:
     return f"<{tag}>\n{_escape_data(text, tag)}\n</{tag}>"
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled(source: str) -> Template:
+    """A template compiled once per distinct text (an eval renders the same version thousands of times)."""
+    return _environment().from_string(source)
+
+
 def _environment() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False, trim_blocks=True, lstrip_blocks=True
@@ -214,14 +221,13 @@ class PromptRegistry:
                 f"{version.ref} needs the variable(s) {', '.join(missing)} "
                 f"(variables given: {', '.join(sorted(variables)) or 'none'})"
             )
-        env = _environment()
         messages: list[Message] = []
         for filename, role in (("system.j2", "system"), ("user.j2", "user")):
             path = version.path / filename
             if not path.is_file():
                 raise PromptError(f"{version.ref} has no {filename}")
             try:
-                text = env.from_string(path.read_text(encoding="utf-8")).render(**variables)
+                text = _compiled(path.read_text(encoding="utf-8")).render(**variables)
             except UndefinedError as exc:
                 given = ", ".join(sorted(variables)) or "none"
                 raise PromptError(f"{version.ref} {filename}: {exc.message} (variables given: {given})") from None

@@ -7,6 +7,7 @@ provider, except the LLM judge, which brings its own.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,16 @@ class CaseOutput:
     plan: OnboardingPlan | None  # the dated plan when generation succeeded
     golden: GoldenPlan
     expect: Expectations
+
+    @functools.cached_property
+    def plan_python(self) -> dict[str, Any] | None:
+        """The plan dumped once (dates as date objects) for every scorer that walks it."""
+        return self.plan.model_dump() if self.plan is not None else None
+
+    @functools.cached_property
+    def plan_json(self) -> dict[str, Any] | None:
+        """The plan dumped once in JSON mode (dates as ISO strings)."""
+        return self.plan.model_dump(mode="json") if self.plan is not None else None
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ SUBSCORES = ("mention", "avoid")
 _FIELD_BREAK = " \u2016 "
 
 
-def plan_text(plan: OnboardingPlan) -> str:
-    """Every string and number of the plan's JSON, fields kept apart."""
+def plan_text(plan: OnboardingPlan | dict[str, Any]) -> str:
+    """Every string and number of the plan's JSON (a plan, or its JSON-mode dump), fields kept apart."""
     parts: list[str] = []
 
     def walk(value: Any) -> None:
@@ -40,7 +40,7 @@ def plan_text(plan: OnboardingPlan) -> str:
         else:
             parts.append(str(value))
 
-    walk(plan.model_dump(mode="json"))
+    walk(plan if isinstance(plan, dict) else plan.model_dump(mode="json"))
     return _FIELD_BREAK.join(parts)
 
 
@@ -60,7 +60,7 @@ class FactsScorer:
     def score(self, output: CaseOutput) -> Score:
         if output.plan is None:
             return missing_plan_score(self.name, output, SUBSCORES)
-        text = plan_text(output.plan)
+        text = plan_text(output.plan_json or output.plan)
         expect = output.expect
         missed = [f"must mention '{m}', but the plan does not" for m in expect.must_mention if not appears_in(m, text)]
         hits = [f"must not mention '{m}', but the plan does" for m in expect.must_not_mention if appears_in(m, text)]

@@ -207,7 +207,7 @@ class GroundingScorer:
             "people": lambda: self._people(plan, source),
             "figures": lambda: self._figures(plan, source),
             "integrations": lambda: self._integrations(plan, source),
-            "dates": lambda: self._dates(plan, source),
+            "dates": lambda: self._dates(output.plan_python or {}, source),
         }
         items: list[_Item] = []
         subscores: list[SubScore] = []
@@ -305,11 +305,11 @@ class GroundingScorer:
         return items
 
     @staticmethod
-    def _dates(plan: OnboardingPlan, source: str) -> list[_Item]:
+    def _dates(plan: dict[str, Any], source: str) -> list[_Item]:
         known = {key for _, key in _dates(source)}
         items: list[_Item] = []
         seen: set[DateKey] = set()
-        for path, text in _strings(plan.model_dump()):
+        for path, text in _strings(plan):
             for span, (year, month, day) in _dates(text):
                 if (year, month, day) in seen:
                     continue
