@@ -90,6 +90,46 @@ class _Bar:
             self.progress.stop()
 
 
+def _dry_run(
+    suite: Any,
+    prompt: str,
+    repeats: int | None,
+    case_pattern: str | None,
+    prompts_dir: list[Path],
+    opts: dict[str, Any],
+) -> None:
+    """Print what a run would send and cost; builds no provider, so it needs no key."""
+    from onboard_llm.evals.runner import dry_run
+    from onboard_llm.providers.base import ProviderSpec, available_providers
+
+    spec = ProviderSpec.parse(opts.get("provider") or suite.spec.providers[0])
+    infos = {info.name: info for info in available_providers()}
+    if spec.name not in infos:
+        raise BadInputError(f"unknown provider '{spec.name}' (available: {', '.join(sorted(infos))})")
+    model = opts.get("model") or spec.model or infos[spec.name].default_model
+    rows = dry_run(
+        suite,
+        prompt=prompt,
+        provider=spec.name,
+        model=model,
+        repeats=repeats,
+        case_pattern=case_pattern,
+        prompts_dir=prompts_dir,
+    )
+    total_cost = [r["cost_usd"] for r in rows if r["cost_usd"] is not None]
+    for r in rows:
+        cost = f"${r['cost_usd']:.4f}" if r["cost_usd"] is not None else "unknown"
+        click.echo(
+            f"{r['case']:32} {r['prompt']}  {r['messages']} messages  ~{r['input_tokens']} in / "
+            f"~{r['output_tokens']} out  {cost}  x{r['repeats']}"
+        )
+    est = f"${sum(total_cost):.4f}" if len(total_cost) == len(rows) else "unknown (no price for this model)"
+    click.echo(
+        f"{len(rows)} cases, {spec.name}:{model}: ~{sum(r['input_tokens'] for r in rows)} input "
+        f"and ~{sum(r['output_tokens'] for r in rows)} output tokens, estimated cost {est}; nothing was sent"
+    )
+
+
 @eval_group.command("run")
 @click.argument("suite_path", metavar="SUITE", type=click.Path(dir_okay=False, path_type=Path))
 @provider_options
@@ -124,11 +164,13 @@ def eval_run(
     from onboard_llm.cache import ResponseCache
     from onboard_llm.evals.reports import to_json, to_junit
     from onboard_llm.evals.runner import RunOptions, SuiteRunner
-    from onboard_llm.evals.runner import dry_run as plan_dry_run
     from onboard_llm.evals.suite import load_suite
     from onboard_llm.providers.retry import RateGate
 
     suite = load_suite(suite_path)
+    if dry_run:
+        _dry_run(suite, prompt_ref or suite.spec.prompts[0], repeats, case_pattern, list(prompts_dir), opts)
+        return
     provider, _ = _provider(opts, default=suite.spec.providers[0], gate=RateGate())
     cache = (
         None
@@ -146,21 +188,6 @@ def eval_run(
         cache=cache,
         prompts_dir=list(prompts_dir),
     )
-    if dry_run:
-        rows = plan_dry_run(suite, options)
-        total_cost = [r["cost_usd"] for r in rows if r["cost_usd"] is not None]
-        for r in rows:
-            cost = f"${r['cost_usd']:.4f}" if r["cost_usd"] is not None else "unknown"
-            click.echo(
-                f"{r['case']:32} {r['prompt']}  {r['messages']} messages  ~{r['input_tokens']} in / "
-                f"~{r['output_tokens']} out  {cost}  x{r['repeats']}"
-            )
-        est = f"${sum(total_cost):.4f}" if len(total_cost) == len(rows) else "unknown (no price for this model)"
-        click.echo(
-            f"{len(rows)} cases, {provider.name}:{provider.model}: ~{sum(r['input_tokens'] for r in rows)} input "
-            f"and ~{sum(r['output_tokens'] for r in rows)} output tokens, estimated cost {est}; nothing was sent"
-        )
-        return
     with _store(opts.get("db")) as store:
         runner = SuiteRunner(suite, options, store)
         bar = _Bar(0)

@@ -392,19 +392,29 @@ def summarize(results: list[CaseResult], run: RunInfo, suite: Suite) -> dict[str
     }
 
 
-def dry_run(suite: Suite, options: RunOptions) -> list[dict[str, Any]]:
-    """What a run would send, with estimated tokens and cost, calling no provider."""
+def dry_run(
+    suite: Suite,
+    *,
+    prompt: str,
+    provider: str,
+    model: str,
+    repeats: int | None = None,
+    case_pattern: str | None = None,
+    prompts_dir: list[Path] | None = None,
+    prices: PriceTable | None = None,
+) -> list[dict[str, Any]]:
+    """What a run would send, with estimated tokens and cost, calling no provider (and needing no key)."""
     from onboard_llm.pricing import estimate_tokens
 
-    registry = PromptRegistry(options.prompts_dir)
-    prices = options.prices or PriceTable.load()
-    repeats = options.repeats or suite.spec.repeats
+    registry = PromptRegistry(prompts_dir or [])
+    table = prices or PriceTable.load()
+    repeats = repeats or suite.spec.repeats
     rows = []
-    for case in suite.select(options.case_pattern):
-        rendered, request = render_request(case.handoff, options.prompt, registry=registry)
+    for case in suite.select(case_pattern):
+        rendered, request = render_request(case.handoff, prompt, registry=registry)
         input_tokens = estimate_tokens("".join(m.content for m in request.messages))
         output_tokens = request.max_output_tokens // 4  # a plan is far shorter than its ceiling
-        cost = prices.estimate(options.provider.name, options.provider.model, input_tokens, output_tokens)
+        cost = table.estimate(provider, model, input_tokens, output_tokens)
         rows.append(
             {
                 "case": case.id,

@@ -352,3 +352,17 @@ def test_junit_survives_characters_xml_cannot_carry() -> None:
     cases = {c.classname: c for c in suite}
     assert cases["s.ok"].result[0].text == "must mention 'Ac\ufffdme\ufffd[0m'"
     assert cases["s.bad"].result[0].message == "HTTP 500: \ufffd\ufffd boom"
+
+
+def test_dry_run_needs_no_api_key(isolated: Path) -> None:
+    from click.testing import CliRunner
+
+    from onboard_llm.cli import cli
+
+    root = Path(__file__).resolve().parent.parent.parent
+    result = CliRunner().invoke(
+        cli, ["eval", "run", str(root / "evals/suites/roadmap.yaml"), "--provider", "openai:gpt-4.1-mini", "--dry-run"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "openai:gpt-4.1-mini" in result.stdout and "nothing was sent" in result.stdout
+    assert "$" in result.stdout.splitlines()[-1]
