@@ -109,6 +109,18 @@ def _objects(chunk: str) -> list[str]:
     return found
 
 
+def _clean_object(text: str) -> dict[str, Any] | None:
+    """The answer as an object when it is nothing but valid JSON (the usual case under structured output)."""
+    stripped = text.strip()
+    if not (stripped.startswith("{") and stripped.endswith("}")):
+        return None
+    try:
+        data = json.loads(stripped)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def extract_json_text(text: str) -> str | None:
     """The JSON object inside an answer: in a code fence, in prose, or the whole text.
 
@@ -358,14 +370,17 @@ def format_validation_errors(exc: ValidationError, limit: int = 40) -> list[str]
 
 def parse_plan(text: str, *, source_text: str | None = None, generated: bool = True) -> ParseResult:
     """Parse, repair and validate one answer into a :class:`PlanDraft`."""
-    candidate = extract_json_text(text)
-    if candidate is None:
-        return ParseResult(
-            stage="no_json", errors=["the answer contains no JSON object; reply with the plan as one JSON object"]
-        )
-    data, warnings = load_json(candidate)
+    data: Any = _clean_object(text)
+    warnings: list[str] = []
     if data is None:
-        return ParseResult(stage="no_json", errors=warnings, warnings=[])
+        candidate = extract_json_text(text)
+        if candidate is None:
+            return ParseResult(
+                stage="no_json", errors=["the answer contains no JSON object; reply with the plan as one JSON object"]
+            )
+        data, warnings = load_json(candidate)
+        if data is None:
+            return ParseResult(stage="no_json", errors=warnings, warnings=[])
     data = _unwrap_envelope(data, warnings)
     if not isinstance(data, dict):
         return ParseResult(
