@@ -159,13 +159,16 @@ def cli(ctx: click.Context, debug: bool) -> None:
     if defaults:
         # Config keys are option names; click's default map is keyed by parameter name.
         params = {"provider": "provider", "prompt": "prompt_ref", "holidays": "holidays"}
-        params |= {"prompts_dir": "prompts_dir", "max_reasks": "max_reasks", "model": "model", "db": "db"}
+        params |= {"prompts_dir": "prompts_dir", "max_reasks": "max_reasks", "model": "model", "db": "db", "tz": "tz"}
         shared = {params[k]: v for k, v in defaults.items() if k in params}
         prompt_only = {k: v for k, v in shared.items() if k in ("prompt_ref", "holidays", "prompts_dir")}
         ctx.default_map = {
             "plan": shared,
             "prompts": {"render": prompt_only, "list": prompt_only, "show": prompt_only, "diff": prompt_only},
             "logs": {"list": {"db": shared["db"]}, "show": {"db": shared["db"]}} if "db" in shared else {},
+            "export": {k: v for k, v in shared.items() if k == "tz"},
+            "status": {k: v for k, v in shared.items() if k == "holidays"},
+            "reschedule": {k: v for k, v in shared.items() if k == "holidays"},
             "eval": {
                 command: {k: v for k, v in shared.items() if k in ("db", "provider", "model", "prompts_dir")}
                 for command in ("run", "runs", "show", "rescore")
@@ -269,7 +272,9 @@ def _stores(opts: dict[str, Any], provider: Any) -> tuple[Any, Any]:
     show_default=True,
     help="Prompt as NAME@VERSION.",
 )
-@click.option("--format", "fmt", default="md", show_default=True, help="Output format: md or json.")
+@click.option("--format", "fmt", default="md", show_default=True, help="Output format: md, json, ics or csv.")
+@click.option("--meeting-time", default="10:00", show_default=True, help="ICS: local time of meetings, HH:MM.")
+@click.option("--tz", envvar="ONBOARD_TZ", default="UTC", show_default=True, help="ICS: the meetings' timezone.")
 @click.option(
     "--audience",
     type=click.Choice(["internal", "customer"]),
@@ -291,6 +296,8 @@ def plan(
     notes: str,
     prompt_ref: str,
     fmt: str,
+    meeting_time: str,
+    tz: str,
     audience: str,
     output: Path | None,
     max_reasks: int,
@@ -333,7 +340,9 @@ def plan(
     if opts.get("verbose"):
         for line in describe_run(result):
             click.echo(line, err=True)
-    options = {"audience": audience} if fmt in ("md", "markdown") else {}
+    options: dict[str, Any] = {} if fmt == "json" else {"audience": audience}
+    if fmt == "ics":
+        options |= {"meeting_time": meeting_time, "tz": tz}
     rendered = export(result.plan, fmt, **options)
     if output is not None:
         try:
@@ -461,9 +470,14 @@ def prompts_diff(old: str, new: str, prompts_dir: tuple[Path, ...]) -> None:
 def _register_subcommands() -> None:
     from onboard_llm.cli_eval import eval_group
     from onboard_llm.cli_logs import logs
+    from onboard_llm.cli_export import export
+    from onboard_llm.cli_track import reschedule_command, status_command
 
     cli.add_command(logs)
     cli.add_command(eval_group)
+    cli.add_command(status_command, "status")
+    cli.add_command(reschedule_command, "reschedule")
+    cli.add_command(export, "export")
 
 
 _register_subcommands()

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from onboard_llm.errors import BadInputError
+from onboard_llm.exporters.csvfmt import render_csv
+from onboard_llm.exporters.ics import render_ics
 from onboard_llm.exporters.jsonfmt import render_json
 from onboard_llm.exporters.markdown import AUDIENCES, format_date, render_markdown
 from onboard_llm.schema import OnboardingPlan
@@ -35,6 +37,8 @@ def register(exporter: Exporter, *names: str) -> Exporter:
 
 register(render_markdown, "md", "markdown")
 register(render_json, "json")
+register(render_ics, "ics")
+register(render_csv, "csv")
 
 
 def formats() -> list[str]:
@@ -68,6 +72,8 @@ __all__ = [
     "format_date",
     "formats",
     "register",
+    "render_csv",
+    "render_ics",
     "render_json",
     "render_markdown",
 ]
