@@ -469,8 +469,8 @@ def prompts_diff(old: str, new: str, prompts_dir: tuple[Path, ...]) -> None:
 
 def _register_subcommands() -> None:
     from onboard_llm.cli_eval import eval_group
-    from onboard_llm.cli_logs import logs
     from onboard_llm.cli_export import export
+    from onboard_llm.cli_logs import logs
     from onboard_llm.cli_track import reschedule_command, status_command
 
     cli.add_command(logs)
