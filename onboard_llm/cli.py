@@ -470,6 +470,7 @@ def prompts_diff(old: str, new: str, prompts_dir: tuple[Path, ...]) -> None:
 def _register_subcommands() -> None:
     from onboard_llm.cli_eval import eval_group
     from onboard_llm.cli_export import export
+    from onboard_llm.cli_recover import emails_command, recover_command
     from onboard_llm.cli_logs import logs
     from onboard_llm.cli_track import reschedule_command, status_command
 
@@ -478,6 +479,8 @@ def _register_subcommands() -> None:
     cli.add_command(status_command, "status")
     cli.add_command(reschedule_command, "reschedule")
     cli.add_command(export, "export")
+    cli.add_command(emails_command, "emails")
+    cli.add_command(recover_command, "recover")
 
 
 _register_subcommands()

@@ -14,6 +14,7 @@ from typing import Any
 
 from onboard_llm.errors import BadInputError
 from onboard_llm.exporters.csvfmt import render_csv
+from onboard_llm.exporters.html import render_html
 from onboard_llm.exporters.ics import render_ics
 from onboard_llm.exporters.jsonfmt import render_json
 from onboard_llm.exporters.markdown import AUDIENCES, format_date, render_markdown
@@ -39,6 +40,7 @@ register(render_markdown, "md", "markdown")
 register(render_json, "json")
 register(render_ics, "ics")
 register(render_csv, "csv")
+register(render_html, "html")
 
 
 def formats() -> list[str]:
@@ -73,6 +75,7 @@ __all__ = [
     "formats",
     "register",
     "render_csv",
+    "render_html",
     "render_ics",
     "render_json",
     "render_markdown",
