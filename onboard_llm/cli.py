@@ -272,7 +272,7 @@ def _stores(opts: dict[str, Any], provider: Any) -> tuple[Any, Any]:
     show_default=True,
     help="Prompt as NAME@VERSION.",
 )
-@click.option("--format", "fmt", default="md", show_default=True, help="Output format: md, json, ics or csv.")
+@click.option("--format", "fmt", default="md", show_default=True, help="Output format: md, json, html, ics or csv.")
 @click.option("--meeting-time", default="10:00", show_default=True, help="ICS: local time of meetings, HH:MM.")
 @click.option("--tz", envvar="ONBOARD_TZ", default="UTC", show_default=True, help="ICS: the meetings' timezone.")
 @click.option(
@@ -470,8 +470,8 @@ def prompts_diff(old: str, new: str, prompts_dir: tuple[Path, ...]) -> None:
 def _register_subcommands() -> None:
     from onboard_llm.cli_eval import eval_group
     from onboard_llm.cli_export import export
-    from onboard_llm.cli_recover import emails_command, recover_command
     from onboard_llm.cli_logs import logs
+    from onboard_llm.cli_recover import emails_command, recover_command
     from onboard_llm.cli_track import reschedule_command, status_command
 
     cli.add_command(logs)

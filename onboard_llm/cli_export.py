@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from onboard_llm.errors import BadInputError, OnboardError
 from onboard_llm.schema import OnboardingPlan
 
-EXPORT_FORMATS = ("md", "json", "ics", "csv")
+EXPORT_FORMATS = ("md", "json", "html", "ics", "csv")
 # A saved plan is a few hundred kilobytes at most; the bound keeps a wrong file from filling memory.
 MAX_PLAN_BYTES = 20_000_000
 
