@@ -361,7 +361,12 @@ class PlanBuilder:
                 "The plan should not guess it; it decides a target or an owner.",
                 self.cast.ae,
             )
+        # A question that is also a risk or a sales promise is tracked there; quoting it again here would
+        # put the CSM's candid words into the customer's version, where open questions are shown.
+        candid = [*self.f.risks, *self.f.promises]
         for text in self.f.questions_in_notes[:5]:
+            if any(text in item or item in text for item in candid):
+                continue
             self.ask(f'From the notes: "{shorten(text, 100)}"', "Left open in the handoff.", self.cast.lead)
         for tool in self.later:
             self.ask(
