@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from onboard_llm.errors import ConfigError
-from onboard_llm.paths import connect, default_db_path, ensure_folder, migrate
+from onboard_llm.paths import default_db_path, open_database
 from onboard_llm.providers.base import Usage
 
 if TYPE_CHECKING:
@@ -233,29 +233,11 @@ class GenerationLog:
     # -- internals -------------------------------------------------------------
 
     def _open(self, *, create: bool) -> sqlite3.Connection | None:
-        if self._conn is not None:
-            return self._conn
-        if not self.path.exists():
-            if not create:
-                # Reading an absent log must not leave an empty database behind.
-                return None
-            ensure_folder(self.path.parent, what="generation log")
-        elif self.path.is_dir():
-            raise ConfigError(f"the generation log {self.path} is a folder; give a file path with --db or ONBOARD_DB")
-        try:
-            conn = connect(self.path)
-        except sqlite3.Error as exc:
-            raise ConfigError(f"cannot open the generation log {self.path}: {exc}") from None
-        try:
-            migrate(conn, COMPONENT, MIGRATIONS, path=self.path)
-        except sqlite3.Error as exc:
-            conn.close()
-            raise ConfigError(f"cannot open the generation log {self.path}: {exc}") from None
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
-        return conn
+        if self._conn is None:
+            self._conn = open_database(
+                self.path, create=create, what="generation log", component=COMPONENT, steps=MIGRATIONS
+            )
+        return self._conn
 
     def _query(self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> builtins.list[tuple[Any, ...]]:
         try:

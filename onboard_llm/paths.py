@@ -120,6 +120,40 @@ def migrate(conn: sqlite3.Connection, component: str, steps: Sequence[Sequence[s
     return target
 
 
+def open_database(
+    path: Path, *, create: bool, what: str, component: str, steps: Sequence[Sequence[str]]
+) -> sqlite3.Connection | None:
+    """Open (and migrate) one component's tables in a SQLite file; None when reading a file that is not there.
+
+    ``what`` names the store in messages ("generation log", "eval store"); every failure is a one-line
+    ConfigError naming the file.
+    """
+    if not path.exists():
+        if not create:
+            # Reading an absent store must not leave an empty database behind.
+            return None
+        ensure_folder(path.parent, what=what)
+    elif path.is_dir():
+        raise ConfigError(f"the {what} {path} is a folder; give a file path with --db or ONBOARD_DB")
+    try:
+        conn = connect(path)
+    except sqlite3.Error as exc:
+        raise ConfigError(f"cannot open the {what} {path}: {_one_line(exc)}") from None
+    try:
+        migrate(conn, component, steps, path=path)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise ConfigError(f"cannot open the {what} {path}: {_one_line(exc)}") from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 __all__ = [
     "APP_NAME",
     "BUSY_TIMEOUT_S",
@@ -129,4 +163,5 @@ __all__ = [
     "default_db_path",
     "ensure_folder",
     "migrate",
+    "open_database",
 ]

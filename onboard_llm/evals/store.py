@@ -24,7 +24,7 @@ from typing import Any
 
 from onboard_llm.errors import BadInputError, ConfigError
 from onboard_llm.genlog import scrub
-from onboard_llm.paths import connect, default_db_path, ensure_folder, migrate
+from onboard_llm.paths import default_db_path, open_database
 
 COMPONENT = "evals"
 
@@ -416,29 +416,11 @@ class EvalStore:
 
     def _open(self, *, create: bool) -> sqlite3.Connection | None:
         with self._lock:
-            if self._conn is not None:
-                return self._conn
-            if not self.path.exists():
-                if not create:
-                    # Reading an absent store must not leave an empty database behind.
-                    return None
-                ensure_folder(self.path.parent, what="eval store")
-            elif self.path.is_dir():
-                raise ConfigError(f"the eval store {self.path} is a folder; give a file path with --db or ONBOARD_DB")
-            try:
-                conn = connect(self.path)
-            except sqlite3.Error as exc:
-                raise ConfigError(f"cannot open the eval store {self.path}: {_one_line(exc)}") from None
-            try:
-                migrate(conn, COMPONENT, MIGRATIONS, path=self.path)
-            except sqlite3.Error as exc:
-                conn.close()
-                raise ConfigError(f"cannot open the eval store {self.path}: {_one_line(exc)}") from None
-            except BaseException:
-                conn.close()
-                raise
-            self._conn = conn
-            return conn
+            if self._conn is None:
+                self._conn = open_database(
+                    self.path, create=create, what="eval store", component=COMPONENT, steps=MIGRATIONS
+                )
+            return self._conn
 
     def _execute(
         self,
