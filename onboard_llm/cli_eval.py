@@ -305,4 +305,58 @@ def eval_rescore(ctx: click.Context, run_id: str, db: Path | None) -> None:
     ctx.exit(_exit_code(run))
 
 
+def _parse_gates(values: tuple[str, ...]) -> dict[str, float]:
+    gates: dict[str, float] = {}
+    for value in values:
+        name, sep, margin = value.partition("=")
+        try:
+            gates[name.strip()] = float(margin)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise BadInputError(f"--gate {value!r}: expected METRIC=MARGIN, e.g. grounding=0.05")
+    return gates
+
+
+@eval_group.command("compare")
+@click.argument("baseline_id", metavar="BASELINE_RUN")
+@click.argument("candidate_id", metavar="CANDIDATE_RUN")
+@click.option(
+    "--margin",
+    type=click.FloatRange(min=0.0),
+    default=0.02,
+    show_default=True,
+    help="Smallest drop of the mean total that counts as a regression.",
+)
+@click.option(
+    "--gate",
+    "gate_values",
+    multiple=True,
+    metavar="METRIC=MARGIN",
+    help="Also fail when this scorer (or scorer.subscore) drops beyond MARGIN (Holm-corrected).",
+)
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="ONBOARD_DB")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
+@click.pass_context
+def eval_compare(
+    ctx: click.Context,
+    baseline_id: str,
+    candidate_id: str,
+    margin: float,
+    gate_values: tuple[str, ...],
+    db: Path | None,
+    json_path: Path | None,
+) -> None:
+    """Compare CANDIDATE_RUN with BASELINE_RUN case by case; exit 1 on a regression."""
+    from onboard_llm.evals.compare import compare_runs, render_text
+
+    gates = _parse_gates(gate_values)
+    with _store(db) as store:
+        comparison = compare_runs(store, baseline_id, candidate_id, margin=margin, gates=gates or None)
+    for line in render_text(comparison):
+        click.echo(line)
+    _write(json_path, comparison.to_json())
+    ctx.exit(1 if comparison.regressed else 0)
+
+
 __all__ = ["eval_group"]
