@@ -212,7 +212,7 @@ def provider_options(func: F) -> F:
             "--db",
             type=click.Path(dir_okay=False, path_type=Path),
             envvar="ONBOARD_DB",
-            help="SQLite file of the generation log (default: the user data folder).",
+            help="SQLite file of the generation log and eval store (default: the user data folder).",
         ),
         click.option("--no-log", is_flag=True, help="Do not record this run in the generation log."),
         click.option("-v", "--verbose", is_flag=True, help="Print attempts, tokens, cost and the log id on stderr."),

@@ -360,3 +360,144 @@ def eval_compare(
 
 
 __all__ = ["eval_group"]
+
+
+# -- regress and trend -------------------------------------------------------------------------------
+
+
+@eval_group.command("regress")
+@click.argument("suite_path", metavar="SUITE", type=click.Path(dir_okay=False, path_type=Path))
+@provider_options
+@click.option("--baseline", "baseline_ref", required=True, metavar="NAME@VERSION", help="The prompt to beat.")
+@click.option("--candidate", "candidate_ref", required=True, metavar="NAME@VERSION", help="The prompt to check.")
+@click.option("--repeats", type=click.IntRange(1, 50), help="Runs per case (default: the suite's).")
+@click.option("--concurrency", type=click.IntRange(1, 512), default=8, show_default=True, help="Cases in flight.")
+@click.option("--max-reasks", type=click.IntRange(0, 10), default=2, show_default=True)
+@click.option(
+    "--margin",
+    type=click.FloatRange(min=0.0),
+    default=0.02,
+    show_default=True,
+    help="Smallest drop of the mean total that counts as a regression.",
+)
+@click.option(
+    "--gate",
+    "gate_values",
+    multiple=True,
+    metavar="METRIC=MARGIN",
+    help="Also fail when this scorer (or scorer.subscore) drops beyond MARGIN (Holm-corrected).",
+)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
+@click.option("--prompts-dir", "prompts_dir", multiple=True, type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def eval_regress(
+    ctx: click.Context,
+    /,
+    suite_path: Path,
+    baseline_ref: str,
+    candidate_ref: str,
+    repeats: int | None,
+    concurrency: int,
+    max_reasks: int,
+    margin: float,
+    gate_values: tuple[str, ...],
+    json_path: Path | None,
+    prompts_dir: tuple[Path, ...],
+    **opts: Any,
+) -> None:
+    """Run (or reuse) SUITE for two prompt versions and compare them; exit 1 on a regression.
+
+    A stored run with the same suite, prompt files, provider, model and parameters is
+    reused when complete and resumed when not, so only what is missing runs.
+    """
+    from onboard_llm.cache import ResponseCache
+    from onboard_llm.evals.compare import render_text
+    from onboard_llm.evals.regress import regress
+    from onboard_llm.evals.runner import RunOptions
+    from onboard_llm.evals.suite import load_suite
+    from onboard_llm.providers.retry import RateGate
+
+    gates = _parse_gates(gate_values)
+    suite = load_suite(suite_path)
+    provider, _ = _provider(opts, default=suite.spec.providers[0], gate=RateGate())
+    cache = (
+        None
+        if opts.get("no_cache") or not getattr(provider, "cacheable", True)
+        else ResponseCache(opts.get("cache_dir"))
+    )
+
+    def options_for(ref: str) -> RunOptions:
+        return RunOptions(
+            prompt=ref,
+            provider=provider,
+            concurrency=concurrency,
+            repeats=repeats,
+            max_cost=opts.get("max_cost"),
+            max_reasks=max_reasks,
+            cache=cache,
+            prompts_dir=list(prompts_dir),
+        )
+
+    ensured: list[Any] = []
+
+    def report(role: str, run: Any, action: str) -> None:
+        ensured.append(run)
+        t = run.totals
+        click.echo(
+            f"{role}: {run.prompt_name}@{run.prompt_version} {action} run {run.id} [{run.status}] "
+            f"scored {t.get('scored', 0)}/{t.get('expected', 0)}"
+        )
+
+    def incomplete() -> bool:
+        return any(r.totals.get("errors") or r.status in ("incomplete", "interrupted") for r in ensured)
+
+    with _store(opts.get("db")) as store:
+        try:
+            _, _, comparison = regress(
+                suite,
+                baseline_ref,
+                candidate_ref,
+                options_for,
+                store,
+                margin=margin,
+                gates=gates or None,
+                on_ensured=report,
+            )
+        except KeyboardInterrupt:
+            click.echo("interrupted: every finished case is kept; run regress again to resume", err=True)
+            ctx.exit(130)
+        except BadInputError as exc:
+            if len(ensured) == 2 and incomplete():
+                # Nothing to compare because the provider failed: that is exit 4, not bad input.
+                click.echo(f"error: {exc}", err=True)
+                ctx.exit(EXIT_INCOMPLETE)
+            raise
+    for line in render_text(comparison):
+        click.echo(line)
+    _write(json_path, comparison.to_json())
+    if incomplete():
+        click.echo("warning: provider failures left cases unscored; run regress again to resume", err=True)
+        ctx.exit(EXIT_INCOMPLETE)
+    ctx.exit(1 if comparison.regressed else 0)
+
+
+@eval_group.command("trend")
+@click.argument("suite", metavar="SUITE")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="ONBOARD_DB")
+def eval_trend(suite: str, db: Path | None) -> None:
+    """Each prompt version's mean total over time on SUITE (a suite name or file), from the store."""
+    from onboard_llm.evals.regress import render_trend, trend
+
+    name = suite
+    if suite.endswith((".yaml", ".yml")) or Path(suite).is_file():
+        from onboard_llm.evals.suite import load_suite
+
+        name = load_suite(Path(suite)).name
+    with _store(db) as store:
+        trends = trend(store, name)
+    if not trends:
+        click.echo(f"no eval runs of suite '{name}' stored yet")
+        return
+    click.echo(f"suite {name}: mean total per run, oldest first (▁ 0 … █ 1)")
+    for line in render_trend(trends):
+        click.echo(line)
