@@ -305,6 +305,15 @@ def eval_rescore(ctx: click.Context, run_id: str, db: Path | None) -> None:
     ctx.exit(_exit_code(run))
 
 
+def _write_comparison_reports(comparison: Any, md_path: Path | None, junit_path: Path | None) -> None:
+    from onboard_llm.evals.compare_reports import to_junit, to_markdown
+
+    if md_path is not None:
+        _write(md_path, to_markdown(comparison))
+    if junit_path is not None:
+        _write(junit_path, to_junit(comparison))
+
+
 def _parse_gates(values: tuple[str, ...]) -> dict[str, float]:
     gates: dict[str, float] = {}
     for value in values:
@@ -337,6 +346,8 @@ def _parse_gates(values: tuple[str, ...]) -> dict[str, float]:
 )
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="ONBOARD_DB")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
+@click.option("--md", "md_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown summary.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML.")
 @click.pass_context
 def eval_compare(
     ctx: click.Context,
@@ -346,6 +357,8 @@ def eval_compare(
     gate_values: tuple[str, ...],
     db: Path | None,
     json_path: Path | None,
+    md_path: Path | None,
+    junit_path: Path | None,
 ) -> None:
     """Compare CANDIDATE_RUN with BASELINE_RUN case by case; exit 1 on a regression."""
     from onboard_llm.evals.compare import compare_runs, render_text
@@ -356,6 +369,7 @@ def eval_compare(
     for line in render_text(comparison):
         click.echo(line)
     _write(json_path, comparison.to_json())
+    _write_comparison_reports(comparison, md_path, junit_path)
     ctx.exit(1 if comparison.regressed else 0)
 
 
@@ -388,6 +402,8 @@ __all__ = ["eval_group"]
     help="Also fail when this scorer (or scorer.subscore) drops beyond MARGIN (Holm-corrected).",
 )
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
+@click.option("--md", "md_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown summary.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML.")
 @click.option("--prompts-dir", "prompts_dir", multiple=True, type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context
 def eval_regress(
@@ -402,6 +418,8 @@ def eval_regress(
     margin: float,
     gate_values: tuple[str, ...],
     json_path: Path | None,
+    md_path: Path | None,
+    junit_path: Path | None,
     prompts_dir: tuple[Path, ...],
     **opts: Any,
 ) -> None:
@@ -475,6 +493,7 @@ def eval_regress(
     for line in render_text(comparison):
         click.echo(line)
     _write(json_path, comparison.to_json())
+    _write_comparison_reports(comparison, md_path, junit_path)
     if incomplete():
         click.echo("warning: provider failures left cases unscored; run regress again to resume", err=True)
         ctx.exit(EXIT_INCOMPLETE)
