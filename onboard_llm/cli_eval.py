@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from onboard_llm.cli import OnboardGroup, _provider, provider_options
+from onboard_llm.cli import F, OnboardGroup, _provider, provider_options
 from onboard_llm.errors import BadInputError
 
 EXIT_INCOMPLETE = 4
@@ -327,27 +327,41 @@ def _parse_gates(values: tuple[str, ...]) -> dict[str, float]:
     return gates
 
 
+def comparison_options(func: F) -> F:
+    """The verdict and report options shared by ``eval compare`` and ``eval regress``."""
+    options = [
+        click.option(
+            "--margin",
+            type=click.FloatRange(min=0.0),
+            default=0.02,
+            show_default=True,
+            help="Smallest drop of the mean total that counts as a regression.",
+        ),
+        click.option(
+            "--gate",
+            "gate_values",
+            multiple=True,
+            metavar="METRIC=MARGIN",
+            help="Also fail when this scorer (or scorer.subscore) drops beyond MARGIN (Holm-corrected).",
+        ),
+        click.option(
+            "--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report."
+        ),
+        click.option(
+            "--md", "md_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown summary."
+        ),
+        click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @eval_group.command("compare")
 @click.argument("baseline_id", metavar="BASELINE_RUN")
 @click.argument("candidate_id", metavar="CANDIDATE_RUN")
-@click.option(
-    "--margin",
-    type=click.FloatRange(min=0.0),
-    default=0.02,
-    show_default=True,
-    help="Smallest drop of the mean total that counts as a regression.",
-)
-@click.option(
-    "--gate",
-    "gate_values",
-    multiple=True,
-    metavar="METRIC=MARGIN",
-    help="Also fail when this scorer (or scorer.subscore) drops beyond MARGIN (Holm-corrected).",
-)
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="ONBOARD_DB")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
-@click.option("--md", "md_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown summary.")
-@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML.")
+@comparison_options
 @click.pass_context
 def eval_compare(
     ctx: click.Context,
@@ -387,23 +401,7 @@ __all__ = ["eval_group"]
 @click.option("--repeats", type=click.IntRange(1, 50), help="Runs per case (default: the suite's).")
 @click.option("--concurrency", type=click.IntRange(1, 512), default=8, show_default=True, help="Cases in flight.")
 @click.option("--max-reasks", type=click.IntRange(0, 10), default=2, show_default=True)
-@click.option(
-    "--margin",
-    type=click.FloatRange(min=0.0),
-    default=0.02,
-    show_default=True,
-    help="Smallest drop of the mean total that counts as a regression.",
-)
-@click.option(
-    "--gate",
-    "gate_values",
-    multiple=True,
-    metavar="METRIC=MARGIN",
-    help="Also fail when this scorer (or scorer.subscore) drops beyond MARGIN (Holm-corrected).",
-)
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
-@click.option("--md", "md_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown summary.")
-@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML.")
+@comparison_options
 @click.option("--prompts-dir", "prompts_dir", multiple=True, type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context
 def eval_regress(
