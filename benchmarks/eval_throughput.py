@@ -114,29 +114,45 @@ def _answer_body(case: Path) -> bytes:
     ).encode()
 
 
-def run_once(cases: int, concurrency: int, latency: float, source: Path, url: str) -> dict[str, float]:
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the runner's worker processes)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def run_once(
+    cases: int, concurrency: int, latency: float, source: Path, url: str, processes: int | None = None
+) -> dict[str, float | int]:
     from onboard_llm.evals.runner import RunOptions, SuiteRunner
     from onboard_llm.evals.store import EvalStore
     from onboard_llm.evals.suite import load_suite
-    from onboard_llm.providers.openai import OpenAIProvider
-    from onboard_llm.providers.retry import RateGate, RetryPolicy
+    from onboard_llm.providers.base import ProviderRecipe
+    from onboard_llm.providers.retry import RateGate
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         suite = load_suite(_make_suite(folder, cases, source))
-        provider = OpenAIProvider(
-            "gpt-4.1-mini", api_key="bench-key", base_url=url, retry=RetryPolicy(max_retries=2, gate=RateGate())
+        # The recipe lets the runner build the same provider in each worker process.
+        recipe = ProviderRecipe("openai:gpt-4.1-mini", max_retries=2, options={"api_key": "bench-key", "base_url": url})
+        options = RunOptions(
+            prompt="roadmap@latest",
+            provider=recipe.build(RateGate()),
+            concurrency=concurrency,
+            recipe=recipe,
+            processes=processes,
         )
-        options = RunOptions(prompt="roadmap@latest", provider=provider, concurrency=concurrency)
         with EvalStore(folder / "store.sqlite3") as store:
             runner = SuiteRunner(suite, options, store)
-            cpu0, wall0 = time.process_time(), time.perf_counter()
+            used = runner.processes_for(cases)
+            cpu0, wall0 = _cpu_seconds(), time.perf_counter()
             run = asyncio.run(runner.run())
-            wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+            wall, cpu = time.perf_counter() - wall0, _cpu_seconds() - cpu0
     ideal = cases * latency / concurrency
     return {
         "cases": cases,
         "concurrency": concurrency,
+        "processes": used,
         "scored": run.totals["scored"],
         "errors": run.totals["errors"],
         "wall_s": wall,
@@ -144,13 +160,22 @@ def run_once(cases: int, concurrency: int, latency: float, source: Path, url: st
         "efficiency": ideal / wall,
         "overhead_ms_per_case": (wall - ideal) / cases * 1000,
         "cpu_ms_per_case": cpu / cases * 1000,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # The largest single process: the parent, or a worker process if one grew larger.
+        "peak_rss_mb": max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        )
+        / 1024,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", nargs="+", default=["50:1", "1000:8", "1000:64"], help="CASES:CONCURRENCY pairs")
+    parser.add_argument(
+        "--runs",
+        nargs="+",
+        default=["50:1", "1000:8", "1000:64"],
+        help="CASES:CONCURRENCY[:PROCESSES] (processes default: the runner's choice)",
+    )
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--case", default=None, help="case folder to copy (default: the suite's first)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: one measurement in a fresh process
@@ -158,8 +183,8 @@ def main() -> None:
     args = parser.parse_args()
     source = Path(args.case) if args.case else sorted(p for p in SOURCE_CASE.iterdir() if p.is_dir())[0]
     if args.one:
-        cases, concurrency = (int(x) for x in args.one.split(":"))
-        print(json.dumps(run_once(cases, concurrency, args.latency, source, args.url)))
+        cases, concurrency, *rest = (int(x) for x in args.one.split(":"))
+        print(json.dumps(run_once(cases, concurrency, args.latency, source, args.url, rest[0] if rest else None)))
         return
 
     port = _free_port()
@@ -172,7 +197,7 @@ def main() -> None:
     try:
         print(f"latency {args.latency}s per answer, case {source.name}, every scorer of evals/suites/roadmap.yaml")
         print(
-            f"{'cases':>6} {'conc':>5} {'scored':>6} {'wall s':>8} {'ideal s':>8} {'% ideal':>8} "
+            f"{'cases':>6} {'conc':>5} {'procs':>5} {'scored':>6} {'wall s':>8} {'ideal s':>8} {'% ideal':>8} "
             f"{'overhead ms/case':>17} {'cpu ms/case':>12} {'peak RSS MB':>12}"
         )
         for spec in args.runs:
@@ -192,11 +217,13 @@ def main() -> None:
                 ],
                 capture_output=True,
                 text=True,
-                check=True,
+                check=False,
             )
+            if out.returncode != 0:
+                sys.exit(f"measurement {spec} failed:\n{out.stderr}")
             r = json.loads(out.stdout.strip().splitlines()[-1])
             print(
-                f"{r['cases']:>6} {r['concurrency']:>5} {r['scored']:>6} {r['wall_s']:>8.1f} {r['ideal_s']:>8.1f} "
+                f"{r['cases']:>6} {r['concurrency']:>5} {r['processes']:>5} {r['scored']:>6} {r['wall_s']:>8.1f} {r['ideal_s']:>8.1f} "
                 f"{r['efficiency'] * 100:>7.1f}% {r['overhead_ms_per_case']:>17.1f} {r['cpu_ms_per_case']:>12.1f} "
                 f"{r['peak_rss_mb']:>12.0f}"
             )

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from onboard_llm.cache import ResponseCache
 from onboard_llm.errors import BadInputError, ConfigError, GenerationError, OnboardError, ProviderError
@@ -27,7 +28,7 @@ from onboard_llm.parsing import ParseResult, parse_plan
 from onboard_llm.pipeline import agenerate_plan, render_request
 from onboard_llm.pricing import PriceTable
 from onboard_llm.prompts import PromptRegistry
-from onboard_llm.providers.base import Provider
+from onboard_llm.providers.base import Provider, ProviderRecipe
 from onboard_llm.schema import OnboardingPlan
 
 
@@ -45,6 +46,16 @@ class RunOptions:
     cache: ResponseCache | None = None
     prices: PriceTable | None = None
     prompts_dir: list[Path] = field(default_factory=list)
+    #: How to build ``provider`` again in a worker process; without it the run stays in one process.
+    recipe: ProviderRecipe | None = None
+    #: Processes sharing the cases (None: chosen from the concurrency and the cores, see ``processes_for``).
+    processes: int | None = None
+
+
+#: Fewer cases than this never pay for starting another process.
+AUTO_PROCESSES_MIN_CASES = 64
+#: Cases in flight per process when the runner chooses the number of processes.
+AUTO_IN_FLIGHT_PER_PROCESS = 16
 
 
 @dataclass
@@ -70,6 +81,66 @@ class Progress:
         if not self.done:
             return None
         return (time.monotonic() - self.started) / self.done * (self.total - self.done)
+
+    def add(self, result: CaseResult) -> None:
+        """Count one finished case."""
+        self.count(
+            error=result.error is not None,
+            passed=bool(result.passed),
+            input_tokens=result.usage.get("input", 0),
+            output_tokens=result.usage.get("output", 0),
+            cost_usd=result.cost_usd or 0.0,
+        )
+
+    def count(self, *, error: bool, passed: bool, input_tokens: int, output_tokens: int, cost_usd: float) -> None:
+        """Count one finished case from its figures (a worker process sends only these)."""
+        self.done += 1
+        self.errors += error
+        self.passed += passed
+        self.input_tokens += input_tokens
+        self.output_tokens += output_tokens
+        self.cost_usd += cost_usd
+
+
+class Ledger(Protocol):
+    """What every worker of a run shares: the next item to take, the money spent, a stop flag."""
+
+    def take(self, total: int) -> int | None: ...
+
+    def spend(self, usd: float) -> None: ...
+
+    def spent(self) -> float: ...
+
+    def stop(self) -> None: ...
+
+    def stopped(self) -> bool: ...
+
+
+class LocalLedger:
+    """The ledger of a run within one process (one event loop, so no locks)."""
+
+    def __init__(self) -> None:
+        self._next = 0
+        self._spent = 0.0
+        self._stopped = False
+
+    def take(self, total: int) -> int | None:
+        if self._next >= total:
+            return None
+        self._next += 1
+        return self._next - 1
+
+    def spend(self, usd: float) -> None:
+        self._spent += usd
+
+    def spent(self) -> float:
+        return self._spent
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def stopped(self) -> bool:
+        return self._stopped
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -228,57 +299,92 @@ class SuiteRunner:
         done = self.store.completed(run.id)
         todo = [(by_id[c], r) for c in run.case_ids for r in range(run.repeats) if (c, r) not in done]
         progress = Progress(total=len(todo))
-        queue: asyncio.Queue[tuple[EvalCase, int]] = asyncio.Queue()
-        for item in todo:
-            queue.put_nowait(item)
+        processes = self.processes_for(len(todo))
         status = "complete"
-        workers = [
-            asyncio.create_task(self._worker(run, queue, progress, on_progress))
-            for _ in range(self.options.concurrency)
-        ]
         try:
-            await asyncio.gather(*workers)
+            if processes > 1:
+                from onboard_llm.evals.parallel import run_in_processes
+
+                await run_in_processes(self, run, todo, processes, progress, on_progress)
+            else:
+                await self.work(run, todo, LocalLedger(), self.options.concurrency, self.keeper(progress, on_progress))
         except asyncio.CancelledError:
             status = "interrupted"
-            for worker in workers:
-                worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
         except ConfigError:
-            for worker in workers:
-                worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
             self._finish(run, "failed")
             raise
         if status == "complete" and self.stopped_for_budget:
             status = "incomplete"
         return self._finish(run, status)
 
-    async def _worker(
+    def processes_for(self, cases: int) -> int:
+        """How many processes share this run: ``options.processes``, or one per core when it pays off.
+
+        Several processes need a provider recipe (built providers cannot cross a
+        process boundary). Left to choose, the runner uses more than one only for
+        a large run with many cases in flight: 16 in flight per process, at most
+        one process per core.
+        """
+        asked = self.options.processes
+        if asked is not None and asked < 1:
+            raise BadInputError("--processes must be at least 1")
+        if asked is not None and asked > 1 and self.options.recipe is None:
+            raise BadInputError(
+                "several processes need a provider recipe (RunOptions.recipe) to build the provider in each"
+            )
+        if asked is None:
+            if self.options.recipe is None or cases < AUTO_PROCESSES_MIN_CASES:
+                return 1
+            asked = min(os.cpu_count() or 1, self.options.concurrency // AUTO_IN_FLIGHT_PER_PROCESS)
+        return max(1, min(asked, self.options.concurrency, cases))
+
+    async def work(
         self,
         run: RunInfo,
-        queue: asyncio.Queue[tuple[EvalCase, int]],
-        progress: Progress,
-        on_progress: ProgressCallback | None,
+        todo: list[tuple[EvalCase, int]],
+        ledger: Ledger,
+        concurrency: int,
+        keep: Callable[[CaseResult], None],
     ) -> None:
-        while True:
-            try:
-                case, repeat = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            if self.options.max_cost is not None and progress.cost_usd >= self.options.max_cost:
-                self.stopped_for_budget = True
-                return
-            result = await self._one(run, case, repeat)
-            # Written now, before anything else can go wrong: a killed run keeps every finished case.
+        """Score the items of ``todo`` that ``ledger`` hands out, ``concurrency`` at a time.
+
+        ``keep`` stores each result the moment it is scored (see :meth:`keeper`),
+        so a killed run keeps every finished case. Cancelling this coroutine
+        cancels the cases in flight, which are then simply missing.
+        """
+
+        async def worker() -> None:
+            while not ledger.stopped():
+                if self.options.max_cost is not None and ledger.spent() >= self.options.max_cost:
+                    self.stopped_for_budget = True
+                    return
+                index = ledger.take(len(todo))
+                if index is None:
+                    return
+                case, repeat = todo[index]
+                result = await self._one(run, case, repeat)
+                keep(result)
+                ledger.spend(result.cost_usd or 0.0)
+
+        workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    def keeper(self, progress: Progress, on_progress: ProgressCallback | None) -> Callable[[CaseResult], None]:
+        """Write a result to the store, then count it: what this process does with each finished case."""
+
+        def keep(result: CaseResult) -> None:
+            # Written first, before anything else can go wrong: a killed run keeps every finished case.
             self.store.save_result(result)
-            progress.done += 1
-            progress.errors += result.error is not None
-            progress.passed += bool(result.passed)
-            progress.input_tokens += result.usage.get("input", 0)
-            progress.output_tokens += result.usage.get("output", 0)
-            progress.cost_usd += result.cost_usd or 0.0
+            progress.add(result)
             if on_progress is not None:
                 on_progress(progress)
+
+        return keep
 
     async def _one(self, run: RunInfo, case: EvalCase, repeat: int) -> CaseResult:
         began = time.monotonic()

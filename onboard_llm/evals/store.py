@@ -178,6 +178,31 @@ def _check_status(status: str) -> None:
         raise BadInputError(f"unknown eval run status {status!r}; expected one of {', '.join(RUN_STATUSES)}")
 
 
+def result_row(result: CaseResult) -> tuple[Any, ...]:
+    """A result as the row the store writes: plain strings and numbers, cheap to send between processes."""
+    if not result.created_at:
+        result.created_at = _now()
+    usage = {"input": 0, "output": 0, "cached": 0, **result.usage}
+    return (
+        result.run_id,
+        result.case_id,
+        int(result.repeat),
+        scrub(result.raw) if result.raw is not None else None,
+        _dump(result.plan) if result.plan is not None else None,
+        _dump(result.scores),
+        None if result.total is None else float(result.total),
+        None if result.passed is None else int(bool(result.passed)),
+        int(usage["input"]),
+        int(usage["output"]),
+        int(usage["cached"]),
+        None if result.cost_usd is None else float(result.cost_usd),
+        float(result.latency_s),
+        scrub(result.error) if result.error is not None else None,
+        int(result.attempts),
+        result.created_at,
+    )
+
+
 class EvalStore:
     """The ``eval_runs`` and ``eval_results`` tables of the onboard database (``--db`` / ``ONBOARD_DB``)."""
 
@@ -307,29 +332,12 @@ class EvalStore:
 
     def save_result(self, result: CaseResult) -> None:
         """Insert or replace the result of (run, case, repeat), committed before this returns."""
+        self.save_row(result_row(result))
+
+    def save_row(self, values: tuple[Any, ...]) -> None:
+        """Insert or replace a result already encoded by :func:`result_row` (in another process, perhaps)."""
         conn = self._open(create=True)
         assert conn is not None
-        if not result.created_at:
-            result.created_at = _now()
-        usage = {"input": 0, "output": 0, "cached": 0, **result.usage}
-        values = (
-            result.run_id,
-            result.case_id,
-            int(result.repeat),
-            scrub(result.raw) if result.raw is not None else None,
-            _dump(result.plan) if result.plan is not None else None,
-            _dump(result.scores),
-            None if result.total is None else float(result.total),
-            None if result.passed is None else int(bool(result.passed)),
-            int(usage["input"]),
-            int(usage["output"]),
-            int(usage["cached"]),
-            None if result.cost_usd is None else float(result.cost_usd),
-            float(result.latency_s),
-            scrub(result.error) if result.error is not None else None,
-            int(result.attempts),
-            result.created_at,
-        )
         # One statement in autocommit mode is one transaction: the row is whole on disk, or absent.
         self._execute(
             conn,

@@ -126,6 +126,34 @@ ProviderFactory = Callable[..., Provider]
 
 
 @dataclass(frozen=True)
+class ProviderRecipe:
+    """How to build a provider again in another process: its spec and the options it takes.
+
+    A built provider holds SDK clients and locks that cannot cross a process
+    boundary; a recipe is plain data, so an eval run spread over several
+    processes hands each one the recipe and lets it build its own provider. API
+    keys are not part of it unless given in ``options``: children read the same
+    environment as their parent.
+    """
+
+    spec: str
+    max_retries: int | None = None
+    timeout: float | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def build(self, gate: Any = None) -> Provider:
+        """The provider, retrying under a policy that shares ``gate`` (a RateGate) when given."""
+        from onboard_llm.providers.retry import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, RetryPolicy
+
+        retry = RetryPolicy(
+            max_retries=DEFAULT_MAX_RETRIES if self.max_retries is None else self.max_retries,
+            timeout=DEFAULT_TIMEOUT if self.timeout is None else self.timeout,
+            gate=gate,
+        )
+        return get_provider(self.spec, retry=retry, **dict(self.options))
+
+
+@dataclass(frozen=True)
 class ProviderInfo:
     """What the registry knows of a provider before building it."""
 

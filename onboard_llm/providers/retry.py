@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity import stop_before_delay as _stop_before_delay
@@ -32,21 +32,52 @@ DEFAULT_TIMEOUT = 300.0
 
 
 class RateGate:
-    """A pause shared by every worker that talks to one provider."""
+    """A pause shared by every worker that talks to one provider.
 
-    def __init__(self) -> None:
+    Within one process the deadline is a float behind a lock. An eval run spread
+    over several processes makes the gate with :meth:`across_processes`: the
+    deadline then lives in shared memory, and ``time.monotonic`` is one clock for
+    every process of the machine, so a 429 seen by any of them pauses them all.
+    """
+
+    def __init__(self, shared: Any = None) -> None:
         self._lock = threading.Lock()
         self._open_at = 0.0
+        #: A ``multiprocessing`` double value holding the deadline, or None within one process.
+        self._shared = shared
+
+    @classmethod
+    def across_processes(cls, context: Any) -> RateGate:
+        """A gate whose deadline every child started with it (by ``context``) shares."""
+        return cls(context.Value("d", 0.0))
 
     def hold(self, seconds: float) -> None:
         """Keep the gate shut for at least ``seconds`` from now."""
+        until = time.monotonic() + seconds
+        if self._shared is not None:
+            with self._shared.get_lock():
+                self._shared.value = max(self._shared.value, until)
+            return
         with self._lock:
-            self._open_at = max(self._open_at, time.monotonic() + seconds)
+            self._open_at = max(self._open_at, until)
 
     def remaining(self) -> float:
         """Seconds until the gate opens (0 when open)."""
-        with self._lock:
-            return max(0.0, self._open_at - time.monotonic())
+        if self._shared is not None:
+            open_at = float(self._shared.value)
+        else:
+            with self._lock:
+                open_at = self._open_at
+        return max(0.0, open_at - time.monotonic())
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The lock stays behind; a shared value travels to a child process it is handed to.
+        return {"open_at": self._open_at, "shared": self._shared}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._lock = threading.Lock()
+        self._open_at = state["open_at"]
+        self._shared = state["shared"]
 
 
 @dataclass(frozen=True)
