@@ -47,13 +47,18 @@ def appears_in(phrase: str, text: str) -> bool:
     haystack = normalize_text(text)
     if needle not in haystack:  # the common answer, found without a regex
         return False
+    return _whole_words(needle).search(haystack) is not None
+
+
+@functools.lru_cache(maxsize=2048)
+def _whole_words(needle: str) -> re.Pattern[str]:
     # Whole words only: "Dan" is not grounded by "Dana", nor "Al" by "Alma".
     pattern = re.escape(needle)
     if needle[0].isalnum():
         pattern = r"(?<!\w)" + pattern
     if needle[-1].isalnum():
         pattern += r"(?!\w)"
-    return re.search(pattern, haystack) is not None
+    return re.compile(pattern)
 
 
 NUMBER_WORD_VALUES = {

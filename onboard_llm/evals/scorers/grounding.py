@@ -124,16 +124,29 @@ def _dates(text: str) -> Iterator[tuple[str, DateKey]]:
                 yield match.group(0), (year, month, day)
 
 
-def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    """Every string in a dumped plan, with its path; dates were dumped as date objects and are skipped."""
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            yield from _strings(item, f"{path}[{i}]")
+def _digit_strings(value: Any) -> Iterator[tuple[str, str]]:
+    """Every string with a digit in a dumped plan, with its path; dates were dumped as date objects.
+
+    Only a string with a digit can hold a date, so the path (costly to format for
+    every one of a plan's thousands of strings) is made for those alone.
+    """
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if _DIGIT.search(item) is not None:
+                yield _path(where), item
+        elif isinstance(item, dict):
+            stack.extend((child, (*where, key)) for key, child in reversed(item.items()))
+        elif isinstance(item, list | tuple):
+            stack.extend((child, (*where, i)) for i, child in reversed(list(enumerate(item))))
+
+
+def _path(parts: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
 
 
 def _word(token: str) -> str:
@@ -309,7 +322,7 @@ class GroundingScorer:
         known = {key for _, key in _dates(source)}
         items: list[_Item] = []
         seen: set[DateKey] = set()
-        for path, text in _strings(plan):
+        for path, text in _digit_strings(plan):
             for span, (year, month, day) in _dates(text):
                 if (year, month, day) in seen:
                     continue
