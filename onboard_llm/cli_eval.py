@@ -142,6 +142,10 @@ def _dry_run(
 @click.option("--dry-run", is_flag=True, help="Print the requests with estimated tokens and cost; call nobody.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON report.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML.")
+@click.option("--md", "md_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown summary.")
+@click.option(
+    "--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a standalone HTML report."
+)
 @click.option("--prompts-dir", "prompts_dir", multiple=True, type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context
 def eval_run(
@@ -157,12 +161,14 @@ def eval_run(
     dry_run: bool,
     json_path: Path | None,
     junit_path: Path | None,
+    md_path: Path | None,
+    html_path: Path | None,
     prompts_dir: tuple[Path, ...],
     **opts: Any,
 ) -> None:
     """Run SUITE (a YAML file) and print per-case scores and the run id."""
     from onboard_llm.cache import ResponseCache
-    from onboard_llm.evals.reports import to_json, to_junit
+    from onboard_llm.evals.reports import to_json, to_junit, to_markdown
     from onboard_llm.evals.runner import RunOptions, SuiteRunner
     from onboard_llm.evals.suite import load_suite
     from onboard_llm.providers.retry import RateGate
@@ -216,6 +222,12 @@ def eval_run(
             ctx.exit(130)
         _write(json_path, to_json(run, results))
         _write(junit_path, to_junit(run, results))
+        _write(md_path, to_markdown(run, results))
+        if html_path is not None:
+            from onboard_llm.evals.html_report import run_to_html
+            from onboard_llm.evals.regress import trend
+
+            _write(html_path, run_to_html(run, results, trend(store, run.suite_name)))
     ctx.exit(_exit_code(run))
 
 
@@ -305,6 +317,14 @@ def eval_rescore(ctx: click.Context, run_id: str, db: Path | None) -> None:
     ctx.exit(_exit_code(run))
 
 
+def _comparison_html(store: Any, comparison: Any) -> str:
+    """The HTML report of a comparison, with the trend of every stored run of its suite (the store must be open)."""
+    from onboard_llm.evals.html_report import comparison_to_html
+    from onboard_llm.evals.regress import trend
+
+    return str(comparison_to_html(comparison, trend(store, comparison.baseline.suite_name)))
+
+
 def _write_comparison_reports(comparison: Any, md_path: Path | None, junit_path: Path | None) -> None:
     from onboard_llm.evals.compare_reports import to_junit, to_markdown
 
@@ -351,6 +371,12 @@ def comparison_options(func: F) -> F:
             "--md", "md_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown summary."
         ),
         click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML."),
+        click.option(
+            "--html",
+            "html_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write a standalone HTML report (charts and the trend of every stored run of the suite).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -373,6 +399,7 @@ def eval_compare(
     json_path: Path | None,
     md_path: Path | None,
     junit_path: Path | None,
+    html_path: Path | None,
 ) -> None:
     """Compare CANDIDATE_RUN with BASELINE_RUN case by case; exit 1 on a regression."""
     from onboard_llm.evals.compare import compare_runs, render_text
@@ -380,10 +407,12 @@ def eval_compare(
     gates = _parse_gates(gate_values)
     with _store(db) as store:
         comparison = compare_runs(store, baseline_id, candidate_id, margin=margin, gates=gates or None)
+        html = _comparison_html(store, comparison) if html_path is not None else ""
     for line in render_text(comparison):
         click.echo(line)
     _write(json_path, comparison.to_json())
     _write_comparison_reports(comparison, md_path, junit_path)
+    _write(html_path, html)
     ctx.exit(1 if comparison.regressed else 0)
 
 
@@ -418,6 +447,7 @@ def eval_regress(
     json_path: Path | None,
     md_path: Path | None,
     junit_path: Path | None,
+    html_path: Path | None,
     prompts_dir: tuple[Path, ...],
     **opts: Any,
 ) -> None:
@@ -488,10 +518,12 @@ def eval_regress(
                 click.echo(f"error: {exc}", err=True)
                 ctx.exit(EXIT_INCOMPLETE)
             raise
+        html = _comparison_html(store, comparison) if html_path is not None else ""
     for line in render_text(comparison):
         click.echo(line)
     _write(json_path, comparison.to_json())
     _write_comparison_reports(comparison, md_path, junit_path)
+    _write(html_path, html)
     if incomplete():
         click.echo("warning: provider failures left cases unscored; run regress again to resume", err=True)
         ctx.exit(EXIT_INCOMPLETE)

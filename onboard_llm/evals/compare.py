@@ -63,6 +63,15 @@ class WorseCase:
 
 
 @dataclass
+class PairDelta:
+    """Candidate minus baseline of every metric (``total`` included) scored on both sides of one pair."""
+
+    case_id: str
+    repeat: int
+    deltas: dict[str, float]
+
+
+@dataclass
 class Comparison:
     baseline: RunInfo
     candidate: RunInfo
@@ -77,6 +86,8 @@ class Comparison:
     mcnemar_p: float = 1.0
     verdict: str = NO_CHANGE
     worse_cases: list[WorseCase] = field(default_factory=list)
+    # Every compared pair, in (case, repeat) order; for charts, left out of the JSON to keep it small.
+    pair_deltas: list[PairDelta] = field(default_factory=list)
 
     @property
     def total(self) -> MetricDelta:
@@ -266,6 +277,10 @@ def compare_runs(
     comparison.mcnemar_p = mcnemar_exact(comparison.pass_to_fail, comparison.fail_to_pass)
 
     comparison.worse_cases = _worse_cases(paired, values)
+    comparison.pair_deltas = [
+        PairDelta(b.case_id, b.repeat, {name: cv[name] - bv[name] for name in names if name in bv and name in cv})
+        for (b, _), (bv, cv) in zip(paired, values, strict=True)
+    ]
     return comparison
 
 
@@ -424,6 +439,7 @@ __all__ = [
     "REGRESSION",
     "Comparison",
     "MetricDelta",
+    "PairDelta",
     "WorseCase",
     "compare_runs",
     "render_text",

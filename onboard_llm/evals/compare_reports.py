@@ -10,11 +10,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from onboard_llm.evals.compare import REGRESSION, TOTAL, Comparison, MetricDelta, WorseCase
-from onboard_llm.evals.reports import _xml
+from onboard_llm.evals.reports import _cell, _truncate, _xml
 
 MAX_CASES = 5
 MAX_DETAILS = 2
-DETAIL_CHARS = 120
 
 
 def _signed(value: float) -> str:
@@ -30,15 +29,6 @@ def _p(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:.2g}" if value < 0.001 else f"{value:.3f}"
-
-
-def _truncate(text: str, limit: int = DETAIL_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
 
 
 def _verdict_word(comparison: Comparison) -> str:

@@ -1,4 +1,4 @@
-"""Run reports: a terminal table, the per-field explanation, JSON and JUnit XML."""
+"""Run reports: a terminal table, the per-field explanation, JSON, Markdown and JUnit XML."""
 
 from __future__ import annotations
 
@@ -19,6 +19,22 @@ def _xml(text: str) -> str:
 
 def _fmt(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
+
+
+#: Caps that keep a Markdown report short enough for a CI job summary.
+MD_MAX_ROWS = 30
+MD_MAX_CASES = 5
+MD_MAX_FIELDS = 3
+DETAIL_CHARS = 120
+
+
+def _truncate(text: str, limit: int = DETAIL_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 def scorer_names(results: list[CaseResult]) -> list[str]:
@@ -76,6 +92,72 @@ def explain(results: list[CaseResult], *, only_failing: bool = False) -> list[st
                 for detail in sub.get("details", []):
                     lines.append(f"      - {detail}")
     return lines
+
+
+def _worst_first(result: CaseResult) -> tuple[int, float, str, int]:
+    # Errors first, then failing cases, then by total, lowest first.
+    rank = 0 if result.error else (1 if not result.passed else 2)
+    return rank, result.total if result.total is not None else -1.0, result.case_id, result.repeat
+
+
+def _weak_fields(result: CaseResult) -> list[tuple[str, float, str]]:
+    """(field, score, first reason) for each sub-score below 1, or the scorer itself when it has none; lowest first."""
+    weak: list[tuple[str, float, str]] = []
+    for score in result.scores:
+        subs = score.get("subscores", [])
+        for sub in subs:
+            if sub["score"] < 1.0:
+                reasons = [*sub.get("details", []), *score.get("details", [])]
+                weak.append(
+                    (f"{score['scorer']}.{sub['name']}", float(sub["score"]), str(reasons[0]) if reasons else "")
+                )
+        if not subs and score["score"] < 1.0:
+            reasons = score.get("details", [])
+            weak.append((str(score["scorer"]), float(score["score"]), str(reasons[0]) if reasons else ""))
+    return sorted(weak, key=lambda item: (item[1], item[0]))
+
+
+def to_markdown(run: RunInfo, results: list[CaseResult], *, max_rows: int = MD_MAX_ROWS) -> str:
+    """A short Markdown summary of a run: headline, per-case table and the weakest fields of the failing cases."""
+    t = run.totals
+    cost = t.get("cost_usd")
+    lines = [
+        f"**Suite {'passed' if t.get('suite_passed') else 'FAILED'}**: `{run.suite_name}` with "
+        f"`{run.prompt_name}@{run.prompt_version}` on {run.provider}:{run.model}, run {run.id} [{run.status}]",
+        "",
+        f"Scored {t.get('scored', 0)}/{t.get('expected', 0)}, errors {t.get('errors', 0)}, "
+        f"pass rate {_fmt(t.get('pass_rate'))}, mean total {_fmt(t.get('mean_total'), 3)}, "
+        f"cost {'$' + format(cost, '.4f') if cost is not None else 'unknown'}",
+        "",
+    ]
+    shown = results if len(results) <= max_rows else sorted(results, key=_worst_first)[:max_rows]
+    header, rows = summary_rows(shown)
+    if shown:
+        lines += [
+            "| " + " | ".join(header) + " |",
+            "|---|---:|" + "---:|" * (len(header) - 3) + "---|",
+            *("| " + " | ".join(_cell(x) for x in row) + " |" for row in rows),
+        ]
+        if len(shown) < len(results):
+            lines += [
+                "",
+                f"The {len(shown)} lowest of {len(results)} results; `onboard eval show {run.id}` has them all.",
+            ]
+    else:
+        lines.append("No results.")
+    failing = sorted((r for r in results if not r.passed), key=_worst_first)
+    if failing:
+        lines += ["", f"Failing: {len(failing)} of {len(results)}", ""]
+        for r in failing[:MD_MAX_CASES]:
+            if r.error:
+                lines.append(f"- `{r.case_id}#{r.repeat}`: {_truncate('error: ' + r.error)}")
+                continue
+            lines.append(f"- `{r.case_id}#{r.repeat}`: total {_fmt(r.total)}")
+            for name, score, reason in _weak_fields(r)[:MD_MAX_FIELDS]:
+                lines.append(f"  - {_truncate(f'{name} {score:.2f}' + (f': {reason}' if reason else ''))}")
+        if len(failing) > MD_MAX_CASES:
+            lines.append(f"- ... and {len(failing) - MD_MAX_CASES} more")
+    return "\n".join(lines) + "\n"
 
 
 def to_json(run: RunInfo, results: list[CaseResult]) -> str:

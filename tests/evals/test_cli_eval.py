@@ -14,14 +14,17 @@ from click.testing import CliRunner, Result
 from junitparser import Error, Failure, JUnitXml
 
 from onboard_llm.cli import cli
-from onboard_llm.evals.reports import to_junit
+from onboard_llm.evals.reports import to_junit, to_markdown
 from onboard_llm.evals.store import CaseResult, EvalStore, RunInfo
+from onboard_llm.prompts import PromptRegistry
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE = REPO / "evals" / "suites" / "roadmap.yaml"
 CASES = REPO / "evals" / "cases"
 CASE_IDS = sorted(p.name for p in CASES.iterdir() if p.is_dir())
 SCORERS = ["schema", "structure", "fields", "grounding", "facts"]
+#: The suite runs roadmap@latest: the newest released version.
+LATEST = PromptRegistry().get("roadmap@latest").ref
 RUN_ID = re.compile(r"^run (r\d{8}-\d{6}-[0-9a-f]{6}) \[", re.MULTILINE)
 #: A port nothing listens on: every request is refused at once.
 REFUSED = ["--provider", "openai-compatible:x", "--base-url", "http://127.0.0.1:9/v1", "--max-retries", "0"]
@@ -54,16 +57,33 @@ class Shipped:
     run_id: str
     json_report: Path
     junit_report: Path
+    md_report: Path
+    html_report: Path
 
 
 @pytest.fixture(scope="module")
 def shipped(isolated_module: Path) -> Iterator[Shipped]:
     db = isolated_module / "evals.sqlite3"
     json_report, junit_report = isolated_module / "report.json", isolated_module / "report.xml"
+    md_report, html_report = isolated_module / "report.md", isolated_module / "report.html"
     result = onboard(
-        "eval", "run", SUITE, "--provider", "offline", "--db", db, "--json", json_report, "--junit", junit_report
+        "eval",
+        "run",
+        SUITE,
+        "--provider",
+        "offline",
+        "--db",
+        db,
+        "--json",
+        json_report,
+        "--junit",
+        junit_report,
+        "--md",
+        md_report,
+        "--html",
+        html_report,
     )
-    yield Shipped(db, isolated_module, result, run_id_of(result), json_report, junit_report)
+    yield Shipped(db, isolated_module, result, run_id_of(result), json_report, junit_report, md_report, html_report)
 
 
 # -- eval run ----------------------------------------------------------------------------------------
@@ -79,7 +99,8 @@ def test_run_prints_a_row_per_case_and_the_run_id(shipped: Shipped) -> None:
     assert all(row[1] == "0" and row[-1] == "pass" for row in rows)
     assert lines[-1].startswith(f"run {shipped.run_id} [complete] suite roadmap")
     assert "offline:planner-1" in lines[-1] and "scored 8/8" in lines[-1] and "suite PASSED" in lines[-1]
-    assert f"wrote {shipped.json_report}" in result.stderr and f"wrote {shipped.junit_report}" in result.stderr
+    for report in (shipped.json_report, shipped.junit_report, shipped.md_report, shipped.html_report):
+        assert f"wrote {report}" in result.stderr
     with EvalStore(shipped.db) as store:
         run = store.get_run(shipped.run_id)
         results = store.results(shipped.run_id)
@@ -110,7 +131,7 @@ def test_junit_report_reads_in_a_junit_reader(shipped: Shipped) -> None:
     suites = list(xml)
     assert len(suites) == 1
     suite = suites[0]
-    assert suite.name == "roadmap:roadmap@v1"
+    assert suite.name == f"roadmap:{LATEST}"
     cases = list(suite)
     assert suite.tests == len(cases) == len(CASE_IDS) * len(SCORERS)
     assert {(c.classname, c.name) for c in cases} == {
@@ -119,11 +140,35 @@ def test_junit_report_reads_in_a_junit_reader(shipped: Shipped) -> None:
     assert suite.failures == suite.errors == 0 and all(c.is_passed for c in cases)
 
 
+def test_markdown_report_is_a_short_summary(shipped: Shipped) -> None:
+    md = shipped.md_report.read_text(encoding="utf-8")
+    lines = md.splitlines()
+    assert lines[0] == (
+        f"**Suite passed**: `roadmap` with `{LATEST}` on offline:planner-1, run {shipped.run_id} [complete]"
+    )
+    assert lines[2].startswith("Scored 8/8, errors 0, pass rate 1.00, mean total ")
+    assert "| case | rep | " + " | ".join(SCORERS) + " | total | result |" in lines
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| case ")]
+    assert [row.split(" | ")[0].removeprefix("| ") for row in rows] == CASE_IDS
+    assert all(row.endswith("| pass |") for row in rows)
+    assert "Failing" not in md and len(lines) < 40
+
+
+def test_html_report_shows_the_run(shipped: Shipped) -> None:
+    source = shipped.html_report.read_text(encoding="utf-8")
+    assert source.startswith("<!DOCTYPE html>") and "http://" not in source and "https://" not in source
+    assert f"<code>{shipped.run_id}</code>" in source and "suite passed" in source
+    assert source.count('class="bar"') == len(CASE_IDS)
+    assert source.count('class="point"') == 1  # the trend: the only stored run of the suite
+    for case in CASE_IDS:
+        assert case in source
+
+
 def test_runs_lists_the_run(shipped: Shipped) -> None:
     result = onboard("eval", "runs", "--db", shipped.db)
     assert result.exit_code == 0, result.stderr
     line = next(line for line in result.stdout.splitlines() if line.startswith(shipped.run_id))
-    assert "complete" in line and "roadmap@v1" in line and "offline:planner-1" in line and "scored 8/8" in line
+    assert "complete" in line and LATEST in line and "offline:planner-1" in line and "scored 8/8" in line
     assert onboard("eval", "runs", "--db", shipped.db, "--suite", "other").stdout.strip() == "no eval runs stored yet"
 
 
@@ -178,7 +223,7 @@ def test_dry_run_estimates_and_calls_nothing(isolated: Path) -> None:
     lines = result.stdout.strip().splitlines()
     assert len(lines) == len(CASE_IDS) + 1
     for case, line in zip(CASE_IDS, lines, strict=False):
-        assert re.match(rf"{case}\s+roadmap@v1\s+2 messages\s+~\d+ in / ~\d+ out\s+\S+\s+x1$", line), line
+        assert re.match(rf"{case}\s+{LATEST}\s+2 messages\s+~\d+ in / ~\d+ out\s+\S+\s+x1$", line), line
     assert lines[-1].startswith("8 cases, openai-compatible:x: ~") and lines[-1].endswith("nothing was sent")
     assert not db.exists()
     assert not (isolated / ".data").exists()
@@ -243,6 +288,38 @@ def test_a_suite_below_its_thresholds_exits_1(isolated: Path) -> None:
     assert failed and suite_xml.failures == len(failed)
     fields = next(c for c in failed if c.classname == "roadmap.gannet-inn-scheduling" and c.name == "fields#0")
     assert "missed golden metric" in fields.result[0].text
+
+
+def test_markdown_of_a_failing_run_names_the_weakest_fields(isolated: Path) -> None:
+    suite = _copy_suite(isolated, ("  case: 0.6", "  case: 0.99"))
+    db, md, html = isolated / "evals.sqlite3", isolated / "run.md", isolated / "run.html"
+    result = onboard("eval", "run", suite, "--provider", "offline", "--db", db, "--md", md, "--html", html)
+    assert result.exit_code == 1, result.output
+    lines = md.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("**Suite FAILED**: `roadmap`")
+    assert f"Failing: {len(CASE_IDS)} of {len(CASE_IDS)}" in lines
+    failing = [line for line in lines if line.startswith("- `")]
+    assert len(failing) == 5 and lines[-1] == f"- ... and {len(CASE_IDS) - 5} more"
+    reasons = [line for line in lines if line.startswith("  - ")]
+    assert 5 <= len(reasons) <= 15 and all(len(line) <= 125 for line in reasons)
+    assert any(re.match(r"  - fields\.\w+ 0\.\d\d: ", line) for line in reasons), reasons
+    source = html.read_text(encoding="utf-8")
+    assert f"Failing cases ({len(CASE_IDS)} of {len(CASE_IDS)})" in source and "threshold 0.99" in source
+
+
+def test_regress_writes_an_html_report(isolated: Path) -> None:
+    db, html = isolated / "evals.sqlite3", isolated / "regress.html"
+    args = ["eval", "regress", SUITE, "--provider", "offline", "--baseline", "roadmap@v1", "--candidate", "roadmap@v1"]
+    result = onboard(*args, "--db", db, "--html", html)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {html}" in result.stderr
+    source = html.read_text(encoding="utf-8")
+    assert "no significant change" in source and "Eval comparison: roadmap" in source
+    assert source.count('class="bar"') == len(CASE_IDS)
+    assert source.count('class="point"') == 1  # both sides reuse the same run
+
+    missing = onboard(*args, "--db", db, "--html", isolated / "missing" / "x.html")
+    assert missing.exit_code == 2 and "cannot write" in missing.output
 
 
 def test_a_broken_suite_exits_2_with_one_line(isolated: Path) -> None:
@@ -352,6 +429,35 @@ def test_junit_survives_characters_xml_cannot_carry() -> None:
     cases = {c.classname: c for c in suite}
     assert cases["s.ok"].result[0].text == "must mention 'Ac\ufffdme\ufffd[0m'"
     assert cases["s.bad"].result[0].message == "HTTP 500: \ufffd\ufffd boom"
+
+
+def test_markdown_is_capped_and_worst_first() -> None:
+    run = RunInfo("r1", "s", "/s.yaml", "h", "roadmap", "v1", "0" * 64, "p", "m", {}, None, "2027-01-01T00:00:00")
+    run.totals = {"scored": 39, "expected": 40, "errors": 1, "pass_rate": 0.5, "mean_total": 0.6, "suite_passed": False}
+
+    def scored(case: str, total: float) -> CaseResult:
+        subs = [{"name": "days", "score": total, "details": [f"day {case} " + "x" * 300]}]
+        scores = [{"scorer": "schema", "score": total, "details": [], "subscores": subs}]
+        return CaseResult("r1", case, 0, None, None, scores, total, total >= 0.5, {}, None, 0.1, None)
+
+    results = [scored(f"c|{i:02d}", i / 40) for i in range(1, 40)]
+    results.append(CaseResult("r1", "broken", 0, None, None, [], None, None, {}, None, 0.1, "HTTP 500 " + "y" * 300))
+    md = to_markdown(run, results)
+    lines = md.splitlines()
+    assert lines[0].startswith("**Suite FAILED**: `s` with `roadmap@v1` on p:m, run r1")
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| case ")]
+    # The 30 worst rows: the errored case first, then the lowest totals; pipes in ids escaped.
+    assert len(rows) == 30
+    assert rows[0].startswith("| broken | 0 | - | - | ERROR |") and rows[1].startswith("| c\\|01 |")
+    assert "The 30 lowest of 40 results; `onboard eval show r1` has them all." in lines
+    assert "Failing: 20 of 40" in lines
+    assert lines[lines.index("Failing: 20 of 40") + 2].startswith("- `broken#0`: error: HTTP 500 yyy")
+    assert "  - schema.days 0.03: day c|01 xxx" in md and lines[-1] == "- ... and 15 more"
+    # Long errors and reasons are cut to 120 characters.
+    broken = next(line for line in lines if line.startswith("- `broken#0`"))
+    assert broken.endswith("\u2026") and len(broken.removeprefix("- `broken#0`: ")) == 120
+    assert all(line.endswith("\u2026") and len(line) == 4 + 120 for line in lines if line.startswith("  - "))
+    assert len(lines) < 60
 
 
 def test_dry_run_needs_no_api_key(isolated: Path) -> None:

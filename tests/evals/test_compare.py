@@ -296,6 +296,44 @@ def test_pairs_are_matched_by_case_and_repeat(db: Path) -> None:
     assert only_first.total.mean_delta == pytest.approx(0.05)
 
 
+def test_pair_deltas_hold_every_pair_and_stay_out_of_the_json(db: Path) -> None:
+    with EvalStore(db) as store:
+        base = make_run(store, cases=CASES[:20])
+        cand = make_run(store, -0.1, noise=0.02, seed=6, cases=CASES[2:], errors=("case05",))
+        comparison = compare_runs(store, base, cand)
+        base_values = {r.case_id: r for r in store.results(base, outputs=False)}
+        cand_values = {r.case_id: r for r in store.results(cand, outputs=False)}
+    # The compared pairs only (no one-sided or errored case), in (case, repeat) order.
+    paired = [c for c in CASES[2:20] if c != "case05"]
+    assert [(p.case_id, p.repeat) for p in comparison.pair_deltas] == [(c, 0) for c in paired]
+    for pair in comparison.pair_deltas:
+        assert list(pair.deltas) == [m.name for m in comparison.metrics]
+        b, c = base_values[pair.case_id], cand_values[pair.case_id]
+        assert b.total is not None and c.total is not None
+        assert pair.deltas["total"] == pytest.approx(c.total - b.total)
+        assert pair.deltas["grounding"] == pytest.approx(c.scores[1]["score"] - b.scores[1]["score"])
+    for m in comparison.metrics:
+        assert m.mean_delta == pytest.approx(float(np.mean([p.deltas[m.name] for p in comparison.pair_deltas])))
+    # Charts read them from the object; the JSON report keeps its shape.
+    assert "pair_deltas" not in comparison.as_dict()
+    assert set(json.loads(comparison.to_json())) == {
+        "baseline",
+        "candidate",
+        "margin",
+        "confidence",
+        "pairs",
+        "only_baseline",
+        "only_candidate",
+        "skipped_errors",
+        "metrics",
+        "flips",
+        "verdict",
+        "failed_gates",
+        "regressed",
+        "worse_cases",
+    }
+
+
 def test_run_id_prefixes_are_accepted(db: Path) -> None:
     with EvalStore(db) as store:
         base, cand = make_run(store), make_run(store)

@@ -137,3 +137,18 @@ def test_cli_writes_markdown_and_junit(db: Path, tmp_path: Path) -> None:
     result = onboard("eval", "compare", base, worse, "--db", db, "--md", tmp_path / "missing" / "x.md")
     assert result.exit_code == 2
     assert "cannot write" in result.output
+
+
+def test_cli_writes_html(db: Path, tmp_path: Path) -> None:
+    with EvalStore(db) as store:
+        base = make_run(store)
+        worse = make_run(store, -0.1, prompt_version="v2")
+    html = tmp_path / "compare.html"
+    result = onboard("eval", "compare", base, worse, "--db", db, "--html", html)
+    assert result.exit_code == 1, result.output
+    assert f"wrote {html}" in result.stderr
+    source = html.read_text(encoding="utf-8")
+    assert source.startswith("<!DOCTYPE html>") and '<span class="badge bad">regression</span>' in source
+    assert source.count('class="bar"') == len(CASES)
+    # The trend came from the open store: both versions are in its legend (make_run stores no mean, so no dots).
+    assert ">roadmap@v1<" in source and ">roadmap@v2<" in source and 'class="point"' not in source
