@@ -205,3 +205,23 @@ def default_start_date(today: date | None = None, calendar: BusinessCalendar | N
     if calendar is None:
         calendar = BusinessCalendar()
     return calendar.next_business_day(today, include_self=False)
+
+
+def day_table(start: date, plan_days: int) -> list[dict[str, object]]:
+    """Where calendar dates fall as plan days: the start date, then the 1st of each month inside the plan.
+
+    A prompt shows this table so that a model can place a date the notes name
+    ("go-live March 1") on its plan day without doing calendar arithmetic. Plan
+    day N is the start date plus N-1 calendar days, as :meth:`BusinessCalendar.day_to_date`
+    counts them (before it moves a day off a weekend or holiday).
+    """
+    rows: list[dict[str, object]] = [{"date": start, "label": _long_date(start), "day": 1}]
+    first = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    while (day := (first - start).days + 1) <= plan_days:
+        rows.append({"date": first, "label": _long_date(first), "day": day})
+        first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return rows
+
+
+def _long_date(d: date) -> str:
+    return f"{d:%B} {d.day}, {d.year}"

@@ -228,8 +228,13 @@ def _provider(opts: dict[str, Any], *, default: str | None = None, gate: Any = N
     ``default`` replaces the environment's default (an eval suite names its own); ``gate`` is a
     RateGate shared by every worker of an eval run.
     """
-    from onboard_llm.providers.base import ProviderSpec, get_provider, resolve_default_provider
-    from onboard_llm.providers.retry import RetryPolicy
+    recipe, notice = _recipe(opts, default=default)
+    return recipe.build(gate), notice
+
+
+def _recipe(opts: dict[str, Any], *, default: str | None = None) -> tuple[Any, str | None]:
+    """The provider the options name as a recipe (plain data an eval worker process can rebuild)."""
+    from onboard_llm.providers.base import ProviderRecipe, ProviderSpec, resolve_default_provider
 
     notice = None
     spec_text = opts.get("provider") or default
@@ -243,9 +248,8 @@ def _provider(opts: dict[str, Any], *, default: str | None = None, gate: Any = N
     spec = ProviderSpec.parse(spec_text)
     if opts.get("model"):
         spec = ProviderSpec(spec.name, opts["model"])
-    retry = RetryPolicy(max_retries=opts["max_retries"], timeout=opts["timeout"], gate=gate)
     extra = {"base_url": opts["base_url"]} if opts.get("base_url") else {}
-    return get_provider(spec, retry=retry, **extra), notice
+    return ProviderRecipe(str(spec), max_retries=opts["max_retries"], timeout=opts["timeout"], options=extra), notice
 
 
 def _stores(opts: dict[str, Any], provider: Any) -> tuple[Any, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from onboard_llm.cli import F, OnboardGroup, _provider, provider_options
+from onboard_llm.cli import F, OnboardGroup, _recipe, provider_options
 from onboard_llm.errors import BadInputError
 
 EXIT_INCOMPLETE = 4
@@ -130,11 +130,23 @@ def _dry_run(
     )
 
 
+def processes_option(func: F) -> F:
+    """``--processes``, shared by ``eval run`` and ``eval regress``."""
+    return click.option(
+        "--processes",
+        type=click.IntRange(1, 64),
+        default=None,
+        help="Processes sharing the cases (default: 1 per 16 cases in flight, at most 1 per core, "
+        "1 for runs under 64 cases).",
+    )(func)
+
+
 @eval_group.command("run")
 @click.argument("suite_path", metavar="SUITE", type=click.Path(dir_okay=False, path_type=Path))
 @provider_options
 @click.option("--prompt", "prompt_ref", help="Prompt as NAME@VERSION (default: the suite's first).")
 @click.option("--concurrency", type=click.IntRange(1, 512), default=8, show_default=True, help="Cases in flight.")
+@processes_option
 @click.option("--repeats", type=click.IntRange(1, 50), help="Runs per case (default: the suite's).")
 @click.option("--case", "case_pattern", help="Only the cases whose id matches this glob.")
 @click.option("--max-reasks", type=click.IntRange(0, 10), default=2, show_default=True)
@@ -154,6 +166,7 @@ def eval_run(
     suite_path: Path,
     prompt_ref: str | None,
     concurrency: int,
+    processes: int | None,
     repeats: int | None,
     case_pattern: str | None,
     max_reasks: int,
@@ -177,7 +190,8 @@ def eval_run(
     if dry_run:
         _dry_run(suite, prompt_ref or suite.spec.prompts[0], repeats, case_pattern, list(prompts_dir), opts)
         return
-    provider, _ = _provider(opts, default=suite.spec.providers[0], gate=RateGate())
+    recipe, _ = _recipe(opts, default=suite.spec.providers[0])
+    provider = recipe.build(RateGate())
     cache = (
         None
         if opts.get("no_cache") or not getattr(provider, "cacheable", True)
@@ -186,6 +200,8 @@ def eval_run(
     options = RunOptions(
         prompt=prompt_ref or suite.spec.prompts[0],
         provider=provider,
+        recipe=recipe,
+        processes=processes,
         concurrency=concurrency,
         repeats=repeats,
         case_pattern=case_pattern,
@@ -429,6 +445,7 @@ __all__ = ["eval_group"]
 @click.option("--candidate", "candidate_ref", required=True, metavar="NAME@VERSION", help="The prompt to check.")
 @click.option("--repeats", type=click.IntRange(1, 50), help="Runs per case (default: the suite's).")
 @click.option("--concurrency", type=click.IntRange(1, 512), default=8, show_default=True, help="Cases in flight.")
+@processes_option
 @click.option("--max-reasks", type=click.IntRange(0, 10), default=2, show_default=True)
 @comparison_options
 @click.option("--prompts-dir", "prompts_dir", multiple=True, type=click.Path(file_okay=False, path_type=Path))
@@ -441,6 +458,7 @@ def eval_regress(
     candidate_ref: str,
     repeats: int | None,
     concurrency: int,
+    processes: int | None,
     max_reasks: int,
     margin: float,
     gate_values: tuple[str, ...],
@@ -465,7 +483,8 @@ def eval_regress(
 
     gates = _parse_gates(gate_values)
     suite = load_suite(suite_path)
-    provider, _ = _provider(opts, default=suite.spec.providers[0], gate=RateGate())
+    recipe, _ = _recipe(opts, default=suite.spec.providers[0])
+    provider = recipe.build(RateGate())
     cache = (
         None
         if opts.get("no_cache") or not getattr(provider, "cacheable", True)
@@ -476,6 +495,8 @@ def eval_regress(
         return RunOptions(
             prompt=ref,
             provider=provider,
+            recipe=recipe,
+            processes=processes,
             concurrency=concurrency,
             repeats=repeats,
             max_cost=opts.get("max_cost"),

@@ -16,7 +16,7 @@ from typing import Any
 
 from onboard_llm.accounting import Budget
 from onboard_llm.cache import ResponseCache
-from onboard_llm.calendar import BusinessCalendar
+from onboard_llm.calendar import BusinessCalendar, day_table
 from onboard_llm.errors import BadInputError, GenerationError, OnboardError
 from onboard_llm.genlog import GenerationLog, GenerationRecord
 from onboard_llm.inputs import HandoffInput, OnboardingContext, build_handoff
@@ -101,6 +101,7 @@ def render_request(
             "context_text": handoff.context.as_text(),
             "start_date_assumed": handoff.start_date_assumed,
             "plan_days": PLAN_DAYS,
+            "day_table": day_table(handoff.start_date, PLAN_DAYS),
         },
     )
     request = CompletionRequest(

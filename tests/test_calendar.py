@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from onboard_llm.calendar import (
     BusinessCalendar,
+    day_table,
     default_start_date,
     parse_date,
 )
@@ -322,3 +323,29 @@ def test_next_and_previous_business_day_are_idempotent(country: str | None, d: d
     after = cal.next_business_day(d, include_self=False)
     assert after > d
     assert cal.business_days_between(d, after) == 1
+
+
+@pytest.mark.parametrize(
+    "start", [date(2026, 12, 14), date(2027, 1, 11), date(2028, 1, 31), date(2028, 2, 29), date(2027, 3, 1)]
+)
+def test_day_table_rows_are_plan_days_of_month_starts(start: date) -> None:
+    rows = day_table(start, 90)
+    assert rows[0] == {"date": start, "label": f"{start:%B} {start.day}, {start.year}", "day": 1}
+    for row in rows[1:]:
+        when = row["date"]
+        assert isinstance(when, date) and when.day == 1
+        # Plan day N is the start plus N-1 calendar days, as the scheduler counts before rolling.
+        assert start + timedelta(days=int(row["day"]) - 1) == when  # type: ignore[call-overload]
+        assert 1 < int(row["day"]) <= 90  # type: ignore[call-overload]
+    # Every month start inside the 90 days is listed, none after.
+    expected = [start + timedelta(days=n) for n in range(1, 90) if (start + timedelta(days=n)).day == 1]
+    assert [row["date"] for row in rows[1:]] == expected
+
+
+def test_day_table_on_a_first_of_the_month_and_a_year_end() -> None:
+    rows = day_table(date(2026, 12, 1), 90)
+    assert [(r["label"], r["day"]) for r in rows] == [
+        ("December 1, 2026", 1),
+        ("January 1, 2027", 32),
+        ("February 1, 2027", 63),
+    ]

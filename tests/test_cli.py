@@ -382,18 +382,18 @@ def test_prompts_unknown_version_is_one_line() -> None:
 
 def test_extra_prompts_folder_adds_a_draft_version(isolated: Path) -> None:
     mine = isolated / "my-prompts"
-    v2 = mine / "roadmap" / "v2"
-    shutil.copytree(ROOT / "prompts" / "roadmap" / "v1", v2)
-    meta = (v2 / "prompt.yaml").read_text(encoding="utf-8")
-    meta = meta.replace("version: v1", "version: v2").replace("status: released", "status: draft")
-    (v2 / "prompt.yaml").write_text(meta, encoding="utf-8")
+    v99 = mine / "roadmap" / "v99"  # a version no built-in prompt has
+    shutil.copytree(ROOT / "prompts" / "roadmap" / "v1", v99)
+    meta = (v99 / "prompt.yaml").read_text(encoding="utf-8")
+    meta = meta.replace("version: v1", "version: v99").replace("status: released", "status: draft")
+    (v99 / "prompt.yaml").write_text(meta, encoding="utf-8")
 
-    one_error_line(run("plan", NOTES, "--prompt", "roadmap@v2"))
-    result = ok(run("plan", NOTES, "--format", "json", "--prompts-dir", mine, "--prompt", "roadmap@v2"))
+    one_error_line(run("plan", NOTES, "--prompt", "roadmap@v99"))
+    result = ok(run("plan", NOTES, "--format", "json", "--prompts-dir", mine, "--prompt", "roadmap@v99"))
     assert json.loads(result.stdout)["customer"]["company"] == "Halvorsen Outdoor Goods"
-    assert re.search(r"^roadmap@v2\s+draft\b", ok(run("prompts", "list", "--prompts-dir", mine)).stdout, re.MULTILINE)
-    rendered = ok(run("prompts", "render", "roadmap@v2", NOTES, "--prompts-dir", mine)).stdout
-    assert rendered.startswith("# roadmap@v2 ")
+    assert re.search(r"^roadmap@v99\s+draft\b", ok(run("prompts", "list", "--prompts-dir", mine)).stdout, re.MULTILINE)
+    rendered = ok(run("prompts", "render", "roadmap@v99", NOTES, "--prompts-dir", mine)).stdout
+    assert rendered.startswith("# roadmap@v99 ")
 
 
 def _holidays(result: Result) -> Any:

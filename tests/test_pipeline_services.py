@@ -80,7 +80,7 @@ def test_cache_answers_a_repeat_without_calling_the_provider(tmp_path: Path, pri
 
 def test_cache_is_bypassed_when_the_request_differs(tmp_path: Path) -> None:
     cache = ResponseCache(tmp_path / "cache")
-    generate_plan(NOTES, provider=ScriptedProvider([VALID]), cache=cache)
+    generate_plan(NOTES, provider=ScriptedProvider([VALID]), cache=cache, prompt="roadmap@v1")
     provider = ScriptedProvider([VALID])
     generate_plan(NOTES, provider=provider, cache=cache, prompt="roadmap@v1", max_reasks=1, holidays="US")
     # Holidays and max_reasks do not change what is sent; the same request is a hit.

@@ -120,7 +120,8 @@ def test_a_user_draft_of_roadmap_is_not_latest(tmp_path: Path) -> None:
     shutil.copytree(builtin_latest.path, tmp_path / "roadmap" / "v99")
     meta = tmp_path / "roadmap" / "v99" / "prompt.yaml"
     text = meta.read_text(encoding="utf-8")
-    meta.write_text(text.replace("version: v1", "version: v99").replace("status: released", "status: draft"))
+    version = f"version: {builtin_latest.meta.version}"
+    meta.write_text(text.replace(version, "version: v99").replace("status: released", "status: draft"))
     reg = PromptRegistry([tmp_path])
     assert reg.get("roadmap").ref == builtin_latest.ref
     assert reg.get("roadmap@v99").meta.status == "draft"
@@ -436,3 +437,15 @@ def test_diff_shows_changed_lines(tmp_path: Path) -> None:
     assert "-status: released\n" in diff and "+status: draft\n" in diff
     assert "Hello" not in [line[1:] for line in diff.splitlines() if line.startswith(("-", "+"))]
     assert PromptRegistry([tmp_path]).diff("greet@v1", "greet@v1") == ""
+
+
+def test_roadmap_v2_shows_the_day_table_and_v1_does_not() -> None:
+    handoff = build_handoff("- Go-live with Nina Alvarez by March 1.\n", {"start_date": "2027-01-11"})
+    _, v2 = render_request(handoff, "roadmap@v2")
+    user = v2.messages[-1].content
+    # Day N is the start plus N-1 calendar days: January 11 is day 1, so March 1 (49 days on) is day 50.
+    for row in ("- January 11, 2027 is day 1", "- February 1, 2027 is day 22", "- March 1, 2027 is day 50"):
+        assert row in user
+    assert "- April 1, 2027 is day 81" in user and "May 1" not in user  # day 111 is past the plan
+    _, v1 = render_request(handoff, "roadmap@v1")
+    assert "Day table" not in v1.messages[-1].content

@@ -98,10 +98,14 @@ def cli(args: list[str], db: Path) -> list[str]:
     return [sys.executable, str(ROOT / "cli.py"), "eval", "run", *args, "--db", str(db), "--no-cache"]
 
 
-def test_sigkill_then_resume_scores_every_case_once(tmp_path: Path, server: str) -> None:
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_sigkill_then_resume_scores_every_case_once(tmp_path: Path, server: str, processes: str) -> None:
+    # With two processes the SIGKILL lands on the parent only: its worker process must die with it
+    # (or it would go on answering cases behind the resumed run's back).
     suite = make_suite(tmp_path)
     db = tmp_path / "store.sqlite3"
     provider = ["--provider", "openai-compatible:slow-model", "--base-url", server, "--concurrency", "2"]
+    provider += ["--processes", processes]
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONBOARD_")}
     proc = subprocess.Popen(
         cli([str(suite), *provider], db), env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -127,6 +131,8 @@ def test_sigkill_then_resume_scores_every_case_once(tmp_path: Path, server: str)
         assert run.status == "running"  # killed: nobody marked it finished
         assert 3 <= len(kept) < CASES
     requests_before = _SlowChat.requests
+    time.sleep(1.2)  # three answers' time: a worker process that outlived its parent would ask again
+    assert _SlowChat.requests == requests_before, "a worker process survived its parent"
 
     resumed = subprocess.run(
         cli([str(suite), *provider, "--resume", run.id], db),
@@ -148,10 +154,12 @@ def test_sigkill_then_resume_scores_every_case_once(tmp_path: Path, server: str)
     assert _SlowChat.requests - requests_before == CASES - len(kept)
 
 
-def test_ctrl_c_stops_cleanly_and_keeps_what_finished(tmp_path: Path, server: str) -> None:
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_ctrl_c_stops_cleanly_and_keeps_what_finished(tmp_path: Path, server: str, processes: str) -> None:
     suite = make_suite(tmp_path)
     db = tmp_path / "store.sqlite3"
     provider = ["--provider", "openai-compatible:slow-model", "--base-url", server, "--concurrency", "2"]
+    provider += ["--processes", processes]
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONBOARD_")}
     proc = subprocess.Popen(
         cli([str(suite), *provider], db),

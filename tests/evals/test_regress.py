@@ -30,7 +30,7 @@ from onboard_llm.providers.base import ProviderSpec, get_provider
 REPO = Path(__file__).resolve().parents[2]
 SUITE = REPO / "evals" / "suites" / "roadmap.yaml"
 SHIPPED_V1 = REPO / "prompts" / "roadmap" / "v1"
-RUN_LINE = re.compile(r"^(baseline|candidate): roadmap@(v\d) (reused|resumed|ran) run (r\S+) \[", re.MULTILINE)
+RUN_LINE = re.compile(r"^(baseline|candidate): roadmap@(v\d+) (reused|resumed|ran) run (r\S+) \[", re.MULTILINE)
 
 
 def onboard(*args: object) -> Result:
@@ -39,24 +39,24 @@ def onboard(*args: object) -> Result:
 
 @pytest.fixture
 def prompts_dir(isolated: Path) -> Path:
-    """A user prompts folder with roadmap@v2: a draft copy of v1 whose changelog (so hash) differs."""
+    """A user prompts folder with roadmap@v99, a draft copy of v1 whose changelog (so hash) differs."""
     root = isolated / "prompts"
-    v2 = root / "roadmap" / "v2"
-    shutil.copytree(SHIPPED_V1, v2)
-    meta = v2 / "prompt.yaml"
+    draft = root / "roadmap" / "v99"
+    shutil.copytree(SHIPPED_V1, draft)
+    meta = draft / "prompt.yaml"
     text = meta.read_text(encoding="utf-8")
-    text = text.replace("version: v1", "version: v2").replace("status: released", "status: draft")
+    text = text.replace("version: v1", "version: v99").replace("status: released", "status: draft")
     text = text.replace("  - First release.", "  - A draft copy of v1 for the regression tests.\n  - First release.")
     meta.write_text(text, encoding="utf-8")
     registry = PromptRegistry([root])
-    assert registry.get("roadmap@v2").sha256 != registry.get("roadmap@v1").sha256
+    assert registry.get("roadmap@v99").sha256 != registry.get("roadmap@v1").sha256
     return root
 
 
 def regress_cli(db: Path, prompts: Path, *extra: object) -> Result:
     return onboard(
         "eval", "regress", SUITE, "--provider", "offline", "--db", db, "--prompts-dir", prompts,
-        "--baseline", "roadmap@v1", "--candidate", "roadmap@v2", *extra,
+        "--baseline", "roadmap@v1", "--candidate", "roadmap@v99", *extra,
     )  # fmt: skip
 
 
@@ -78,7 +78,7 @@ def test_regress_runs_both_then_reuses_both(isolated: Path, prompts_dir: Path) -
     first = regress_cli(db, prompts_dir)
     assert first.exit_code == 0, first.stdout + first.stderr
     ran = actions(first)
-    assert ran["baseline"][:2] == ("v1", RAN) and ran["candidate"][:2] == ("v2", RAN)
+    assert ran["baseline"][:2] == ("v1", RAN) and ran["candidate"][:2] == ("v99", RAN)
     assert "verdict: no significant change" in first.stdout
     with EvalStore(db) as store:
         assert len(store.list_runs("roadmap")) == 2
@@ -87,13 +87,13 @@ def test_regress_runs_both_then_reuses_both(isolated: Path, prompts_dir: Path) -
     assert second.exit_code == 0, second.stdout + second.stderr
     again = actions(second)
     assert again["baseline"] == ("v1", REUSED, ran["baseline"][2])
-    assert again["candidate"] == ("v2", REUSED, ran["candidate"][2])
+    assert again["candidate"] == ("v99", REUSED, ran["candidate"][2])
     with EvalStore(db) as store:
         assert len(store.list_runs("roadmap")) == 2
 
     trend = onboard("eval", "trend", "roadmap", "--db", db)
     assert trend.exit_code == 0, trend.stderr
-    assert "roadmap@v1" in trend.stdout and "roadmap@v2" in trend.stdout
+    assert "roadmap@v1" in trend.stdout and "roadmap@v99" in trend.stdout
     assert ran["baseline"][2] in trend.stdout and ran["candidate"][2] in trend.stdout
     assert "offline:planner-1" in trend.stdout and "mean 0.7" in trend.stdout
     # The suite file names the same suite as its name does.
@@ -121,7 +121,7 @@ def test_an_interrupted_run_is_resumed_not_restarted(isolated: Path, prompts_dir
         baseline, candidate, comparison = regress(
             suite,
             "roadmap@v1",
-            "roadmap@v2",
+            "roadmap@v99",
             make,
             store,
             on_ensured=lambda role, run, action: seen.__setitem__(role, (run.id, action)),
@@ -144,7 +144,7 @@ def test_find_reusable_run_skips_failed_and_mismatched_runs(isolated: Path, prom
         assert find_reusable_run(store, suite, version, "offline", "planner-1", params) == run
         assert find_reusable_run(store, suite, version, "offline", "other-model", params) is None
         assert find_reusable_run(store, suite, version, "offline", "planner-1", {**params, "max_reasks": 0}) is None
-        other = PromptRegistry([prompts_dir]).get("roadmap@v2")
+        other = PromptRegistry([prompts_dir]).get("roadmap@v99")
         assert find_reusable_run(store, suite, other, "offline", "planner-1", params) is None
         store.update_run(run.id, status="failed")
         assert find_reusable_run(store, suite, version, "offline", "planner-1", params) is None

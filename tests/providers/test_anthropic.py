@@ -50,6 +50,7 @@ INVALID: dict[str, Any] = json.loads(
 )
 INVALID_ERROR = "meetings[5].day: the review_60 meeting must be on day 60, not day 59"
 TODAY = dt.date(2027, 2, 1)  # fixed, so the rendered prompt (and a cassette's request body) never changes
+PROMPT = "roadmap@v1"  # pinned for the same reason: "latest" moves when a version is added
 MODEL = "claude-sonnet-4-6"
 KEY = "test-key-loopback-4e1d"
 # Key-shaped strings are built at run time, never spelled out (tests/providers/test_no_keys.py scans the files).
@@ -147,7 +148,7 @@ def provider(server: LoopbackServer, *, retry: RetryPolicy = FAST, **options: An
 def plan_request(**changes: Any) -> CompletionRequest:
     from onboard_llm.inputs import build_handoff
 
-    _, request = render_request(build_handoff(NOTES, None, today=TODAY))
+    _, request = render_request(build_handoff(NOTES, None, today=TODAY), PROMPT)
     return dataclasses.replace(request, **changes)
 
 
@@ -596,7 +597,9 @@ def cassette(name: str) -> dict[str, Any]:
 
 @pytest.mark.vcr
 def test_cassette_valid_plan(cassette_base_url: str | None, record_mode: str) -> None:
-    result = generate_plan(NOTES, provider=cassette_provider(cassette_base_url, record_mode), today=TODAY)
+    result = generate_plan(
+        NOTES, provider=cassette_provider(cassette_base_url, record_mode), today=TODAY, prompt=PROMPT
+    )
     assert result.plan.customer.company == "Kestrel Freight Logistics"
     assert result.attempts[-1].stage == "ok"
     assert result.usage.output_tokens > 0
@@ -605,7 +608,9 @@ def test_cassette_valid_plan(cassette_base_url: str | None, record_mode: str) ->
 @wire_only
 @pytest.mark.vcr
 def test_cassette_reask_after_invalid_answer(cassette_base_url: str | None, record_mode: str) -> None:
-    result = generate_plan(NOTES, provider=cassette_provider(cassette_base_url, record_mode), today=TODAY)
+    result = generate_plan(
+        NOTES, provider=cassette_provider(cassette_base_url, record_mode), today=TODAY, prompt=PROMPT
+    )
     assert [(a.stage, a.errors) for a in result.attempts] == [("domain", [INVALID_ERROR]), ("ok", [])]
     assert result.usage == Usage(input_tokens=4200, output_tokens=6800)
 
@@ -614,7 +619,9 @@ def test_cassette_reask_after_invalid_answer(cassette_base_url: str | None, reco
 @pytest.mark.vcr
 def test_cassette_rate_limited_then_success(cassette_base_url: str | None, record_mode: str) -> None:
     began = time.monotonic()
-    result = generate_plan(NOTES, provider=cassette_provider(cassette_base_url, record_mode), today=TODAY)
+    result = generate_plan(
+        NOTES, provider=cassette_provider(cassette_base_url, record_mode), today=TODAY, prompt=PROMPT
+    )
     assert time.monotonic() - began >= 0.95  # Retry-After: 1 was honoured on replay too
     assert result.attempts[0].http_attempts == 2
 
@@ -624,7 +631,9 @@ def test_cassette_rate_limited_then_success(cassette_base_url: str | None, recor
 def test_cassette_server_errors_until_budget_spent(cassette_base_url: str | None, record_mode: str) -> None:
     retry = RetryPolicy(max_retries=2, initial=0.01, maximum=0.02)
     with pytest.raises(ProviderError) as info:
-        generate_plan(NOTES, provider=cassette_provider(cassette_base_url, record_mode, retry=retry), today=TODAY)
+        generate_plan(
+            NOTES, provider=cassette_provider(cassette_base_url, record_mode, retry=retry), today=TODAY, prompt=PROMPT
+        )
     assert str(info.value).startswith("anthropic: gave up after 3 attempts (HTTP 500)")
     assert "Internal server error" in str(info.value)
 
@@ -640,7 +649,7 @@ def test_cassette_truncated_answer(cassette_base_url: str | None, record_mode: s
 @pytest.mark.vcr
 def test_cassette_refusal(cassette_base_url: str | None, record_mode: str) -> None:
     with pytest.raises(GenerationError, match="refused to write the plan: This request was declined"):
-        generate_plan(NOTES, provider=cassette_provider(cassette_base_url, record_mode), today=TODAY)
+        generate_plan(NOTES, provider=cassette_provider(cassette_base_url, record_mode), today=TODAY, prompt=PROMPT)
 
 
 @pytest.mark.vcr

@@ -21,6 +21,7 @@ from loopback import LOOPBACK_HOSTS, LoopbackServer, Reply
 from onboard_llm.cli import cli
 from onboard_llm.inputs import build_handoff
 from onboard_llm.pipeline import render_request
+from onboard_llm.prompts import PromptRegistry
 from onboard_llm.providers.offline import OfflineProvider
 
 pytestmark = pytest.mark.block_network(allowed_hosts=LOOPBACK_HOSTS)
@@ -226,7 +227,8 @@ def test_the_cache_saves_the_second_call_and_the_log_keeps_both(loopback: Loopba
     listing = run(["logs", "list"], env)
     assert listing.exit_code == 0 and listing.stdout.count("openai:gpt-4.1-mini") == 2
     shown = run(["logs", "show", "1"], env)
-    assert shown.exit_code == 0 and "roadmap@v1" in shown.stdout
+    # No --prompt: the log names the default, the newest released version.
+    assert shown.exit_code == 0 and PromptRegistry().get("roadmap@latest").ref in shown.stdout
     assert KEY not in Path(env["ONBOARD_DB"]).read_bytes().decode("utf-8", "replace")
 
 
