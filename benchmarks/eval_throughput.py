@@ -128,7 +128,7 @@ def run_once(
     # paid before the clock starts (worker processes pay their own inside the measurement).
     import openai  # noqa: F401
 
-    from onboard_llm.evals.runner import RunOptions, SuiteRunner
+    from onboard_llm.evals.runner import RunOptions, SuiteRunner, settle_memory
     from onboard_llm.evals.store import EvalStore
     from onboard_llm.evals.suite import load_suite
     from onboard_llm.providers.base import ProviderRecipe
@@ -137,6 +137,7 @@ def run_once(
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         suite = load_suite(_make_suite(folder, cases, source))
+        settle_memory()  # as the onboard eval commands do
         # The recipe lets the runner build the same provider in each worker process.
         recipe = ProviderRecipe("openai:gpt-4.1-mini", max_retries=2, options={"api_key": "bench-key", "base_url": url})
         options = RunOptions(

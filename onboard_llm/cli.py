@@ -378,6 +378,35 @@ def providers_list() -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3])
 
 
+@providers.command("check")
+@click.argument("specs", metavar="SPEC...", nargs=-1, required=True)
+def providers_check(specs: tuple[str, ...]) -> None:
+    """Exit 2, naming the variable, unless every SPEC's API key is set (for CI jobs, before spending)."""
+    from onboard_llm.providers.base import ProviderSpec, available_providers
+
+    infos = {info.name: info for info in available_providers()}
+    missing: list[tuple[str, str]] = []
+    for text in specs:
+        spec = ProviderSpec.parse(text)
+        info = infos.get(spec.name)
+        if info is None:
+            raise BadInputError(f"unknown provider '{spec.name}' (available: {', '.join(sorted(infos))})")
+        state = info.key_is_set()
+        if state is None:
+            click.echo(f"{spec}: no key needed")
+        elif state:
+            click.echo(f"{spec}: {info.key_env} is set")
+        else:
+            missing.append((str(spec), str(info.key_env)))
+    if missing:
+        names = sorted({env for _, env in missing})
+        verb = "is" if len(names) == 1 else "are"
+        raise BadInputError(
+            f"{', '.join(names)} {verb} not set (needed by {', '.join(spec for spec, _ in missing)}); "
+            "in CI, add a repository secret of that name"
+        )
+
+
 @cli.command()
 @click.argument("shape", type=click.Choice(["plan", "draft"]), default="plan")
 def schema(shape: str) -> None:

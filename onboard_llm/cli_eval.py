@@ -182,11 +182,12 @@ def eval_run(
     """Run SUITE (a YAML file) and print per-case scores and the run id."""
     from onboard_llm.cache import ResponseCache
     from onboard_llm.evals.reports import to_json, to_junit, to_markdown
-    from onboard_llm.evals.runner import RunOptions, SuiteRunner
+    from onboard_llm.evals.runner import RunOptions, SuiteRunner, settle_memory
     from onboard_llm.evals.suite import load_suite
     from onboard_llm.providers.retry import RateGate
 
     suite = load_suite(suite_path)
+    settle_memory()
     if dry_run:
         _dry_run(suite, prompt_ref or suite.spec.prompts[0], repeats, case_pattern, list(prompts_dir), opts)
         return
@@ -477,12 +478,13 @@ def eval_regress(
     from onboard_llm.cache import ResponseCache
     from onboard_llm.evals.compare import render_text
     from onboard_llm.evals.regress import regress
-    from onboard_llm.evals.runner import RunOptions
+    from onboard_llm.evals.runner import RunOptions, settle_memory
     from onboard_llm.evals.suite import load_suite
     from onboard_llm.providers.retry import RateGate
 
     gates = _parse_gates(gate_values)
     suite = load_suite(suite_path)
+    settle_memory()
     recipe, _ = _recipe(opts, default=suite.spec.providers[0])
     provider = recipe.build(RateGate())
     cache = (

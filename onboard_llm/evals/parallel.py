@@ -127,11 +127,12 @@ def child_main(job: ChildJob, ledger: SharedLedger, gate: RateGate, events: Any)
 
 async def _child_work(job: ChildJob, ledger: SharedLedger, gate: RateGate, events: Any) -> None:
     from onboard_llm.cache import ResponseCache
-    from onboard_llm.evals.runner import RunOptions, SuiteRunner
+    from onboard_llm.evals.runner import RunOptions, SuiteRunner, settle_memory
 
     # The suite arrives loaded: unpickling it is several times faster than reading the case folders again,
     # and it is the very suite whose hash the run records.
     suite = job.suite
+    settle_memory()
     options = RunOptions(
         prompt=job.prompt,
         provider=job.recipe.build(gate),
