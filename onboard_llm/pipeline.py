@@ -7,12 +7,14 @@ decision and differ only in how they call the provider.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from onboard_llm.accounting import Budget
 from onboard_llm.cache import ResponseCache
@@ -38,6 +40,8 @@ from onboard_llm.rules import PLAN_DAYS
 from onboard_llm.scheduling import schedule, timing_issues
 from onboard_llm.schema import OnboardingPlan, OpenQuestion, PlanDraft
 from onboard_llm.schema_export import strict_json_schema
+
+T = TypeVar("T")
 
 DEFAULT_PROMPT = "roadmap@latest"
 DEFAULT_MAX_REASKS = 2
@@ -459,8 +463,14 @@ async def agenerate_plan(
     on_attempt: Callable[[int], None] | None = None,
     repeat: int = 0,
     registry: PromptRegistry | None = None,
+    executor: Executor | None = None,
 ) -> PlanResult:
-    """The async twin of :func:`generate_plan`."""
+    """The async twin of :func:`generate_plan`.
+
+    ``executor``: where to parse, check and date each answer, off the event loop
+    (the eval runner passes its scoring thread, so answers arriving meanwhile are
+    read at once); None does it on the loop.
+    """
     options = _Options(api_key, base_url, retry, max_cost, prices, cache, log, on_attempt, repeat, registry)
     calendar, gen, services = _prepare(
         notes, context, provider, prompt, holidays, prompts_dir, today, max_reasks, options
@@ -473,10 +483,16 @@ async def agenerate_plan(
             if completion is None:
                 completion = await services.provider.acomplete(request)
             cost = services.after(key, completion)
-            request = gen.handle(completion, time.monotonic() - began, cost)
-        result = gen.finish(services.provider, calendar, services.budget.total)
+            request = await _off_loop(executor, gen.handle, completion, time.monotonic() - began, cost)
+        result = await _off_loop(executor, gen.finish, services.provider, calendar, services.budget.total)
     except OnboardError as exc:
         services.record(gen, None, str(exc))
         raise
     result.log_id = services.record(gen, result, None)
     return result
+
+
+async def _off_loop(executor: Executor | None, func: Callable[..., T], *args: Any) -> T:
+    if executor is None:
+        return func(*args)
+    return await asyncio.get_running_loop().run_in_executor(executor, func, *args)

@@ -27,19 +27,24 @@ import multiprocessing
 import os
 import queue
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from onboard_llm.errors import ConfigError, OnboardError
+from onboard_llm.evals.runner import InFlightLimit
 from onboard_llm.evals.store import CaseResult, EvalStore, RunInfo, result_row
 from onboard_llm.evals.suite import EvalCase, Suite
+from onboard_llm.pipeline import render_request
 from onboard_llm.pricing import PriceTable
 from onboard_llm.providers.base import ProviderRecipe
 from onboard_llm.providers.retry import RateGate
 
 #: How often the parent looks for news from its children, in seconds.
 POLL_S = 0.05
+#: How often a child looks for slots the parent has granted it, in seconds.
+GRANT_POLL_S = 0.01
 
 _PR_SET_PDEATHSIG = 1
 
@@ -92,9 +97,10 @@ class ChildJob:
     todo: list[tuple[str, int]]
     concurrency: int
     parent_pid: int
+    index: int = 0
 
 
-# Messages from a child: ("result", row, figures), ("budget",),
+# Messages from a child: ("ready", index), ("result", row, figures), ("budget",),
 # ("fatal", kind, message) and ("done",).
 
 
@@ -110,13 +116,13 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)  # the parent died before the signal was armed
 
 
-def child_main(job: ChildJob, ledger: SharedLedger, gate: RateGate, events: Any) -> None:
+def child_main(job: ChildJob, ledger: SharedLedger, gate: RateGate, events: Any, granted: Any) -> None:
     """A child process: rebuild the runner and work until the to-do list is empty."""
     _die_with_parent(job.parent_pid)
     # Ctrl-C reaches the whole process group; the parent alone decides what it means.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        asyncio.run(_child_work(job, ledger, gate, events))
+        asyncio.run(_child_work(job, ledger, gate, events, granted))
     except OnboardError as exc:
         events.put(("fatal", "config" if isinstance(exc, ConfigError) else "error", str(exc)))
     except Exception as exc:  # a child must report, not print a traceback nobody reads
@@ -125,7 +131,7 @@ def child_main(job: ChildJob, ledger: SharedLedger, gate: RateGate, events: Any)
         events.put(("done",))
 
 
-async def _child_work(job: ChildJob, ledger: SharedLedger, gate: RateGate, events: Any) -> None:
+async def _child_work(job: ChildJob, ledger: SharedLedger, gate: RateGate, events: Any, granted: Any) -> None:
     from onboard_llm.cache import ResponseCache
     from onboard_llm.evals.runner import RunOptions, SuiteRunner, settle_memory
 
@@ -157,9 +163,34 @@ async def _child_work(job: ChildJob, ledger: SharedLedger, gate: RateGate, event
             os._exit(1)  # orphaned: nobody would store this, and a later --resume may be running
         events.put(("result", result_row(result), _figures(result)))
 
-    await runner.work(job.run, todo, ledger, job.concurrency, send)
+    # What a first case would pay (the SDK's import, its client, the templates) is paid before the
+    # parent hands over any slot.
+    if (warm_up := getattr(runner.options.provider, "warm_up", None)) is not None:
+        warm_up()
+    if todo:
+        render_request(todo[0][0].handoff, job.prompt, registry=runner.registry)
+    # Ready: the parent hands this child its share of the slots one by one, as its own requests come
+    # back, so the run never has more than --concurrency requests in flight.
+    slots = InFlightLimit(runner.options.provider, 0)
+    follow = asyncio.create_task(_follow(granted, slots, job.concurrency))
+    events.put(("ready", job.index))
+    try:
+        await runner.work(job.run, todo, ledger, job.concurrency, send, slots)
+    finally:
+        follow.cancel()
     if runner.stopped_for_budget:
         events.put(("budget",))
+
+
+async def _follow(granted: Any, slots: InFlightLimit, share: int) -> None:
+    """Add to ``slots`` each slot the parent grants, until this child has its share."""
+    given = 0
+    while given < share:
+        now = min(int(granted.value), share)
+        if now > given:
+            slots.grow(now - given)
+            given = now
+        await asyncio.sleep(GRANT_POLL_S)
 
 
 def _figures(result: CaseResult) -> dict[str, Any]:
@@ -215,31 +246,49 @@ async def run_in_processes(
         concurrency=0,
         parent_pid=os.getpid(),
     )
+    # Slots granted to each child so far (a child follows its count; see _follow).
+    granted = [context.Value("i", 0) for _ in shares[1:]]
     children = [
         context.Process(
             target=child_main,
-            args=(replace(job, concurrency=share), ledger, gate, events),
+            args=(replace(job, concurrency=share, index=i), ledger, gate, events, granted[i]),
             name=f"onboard-eval-{i + 1}",
             daemon=True,
         )
         for i, share in enumerate(shares[1:])
     ]
-    for child in children:
-        child.start()
+    # The parent starts with every slot, and gives each child its share when the child is ready:
+    # the seconds a child takes to start are not lost.
+    slots = InFlightLimit(runner.options.provider, options.concurrency)
+    keep = runner.keeper(progress, on_progress)
+    local = asyncio.create_task(runner.work(run, todo, ledger, options.concurrency, keep, slots))
+    handovers: list[asyncio.Task[None]] = []
 
-    local = asyncio.create_task(runner.work(run, todo, ledger, shares[0], runner.keeper(progress, on_progress)))
+    async def hand_over(index: int) -> None:
+        def grant() -> None:
+            granted[index].value += 1
+
+        await slots.shrink(shares[index + 1], grant)
+
+    def on_ready(index: int) -> None:
+        handovers.append(asyncio.create_task(hand_over(index)))
+
     fatal: list[tuple[str, str]] = []
     finished = 0
     try:
+        # Starting a child pickles the suite for it; on a thread, so the parent's own requests go out meanwhile.
+        await asyncio.to_thread(_start, children)
         while True:
-            finished += _drain(events, progress, on_progress, runner, fatal)
+            finished += _drain(events, progress, on_progress, runner, fatal, on_ready)
             if (fatal or (local.done() and not local.cancelled() and local.exception())) and not ledger.stopped():
                 ledger.stop()  # one process failed for good: the others take no new case
+            if local.done():
+                _grant_all(granted, shares)  # nothing left here: a child still waiting for slots finds none to do
             if local.done() and (finished == len(children) or not any(c.is_alive() for c in children)):
                 break
             await asyncio.sleep(POLL_S)
         await local  # raises what stopped the parent's own workers
-        finished += _drain(events, progress, on_progress, runner, fatal)
+        finished += _drain(events, progress, on_progress, runner, fatal, on_ready)
     except BaseException:
         # Interrupted (Ctrl-C cancels this coroutine) or failed: the cases in flight are dropped,
         # the finished ones are stored already.
@@ -250,7 +299,13 @@ async def run_in_processes(
             child.terminate()
         raise
     finally:
+        for task in handovers:
+            task.cancel()
+        await asyncio.gather(*handovers, return_exceptions=True)
+        _grant_all(granted, shares)
         for child in children:
+            if child.pid is None:
+                continue  # never started
             child.join(timeout=5)
             if child.is_alive():
                 child.kill()
@@ -269,7 +324,24 @@ async def run_in_processes(
         )
 
 
-def _drain(events: Any, progress: Any, on_progress: Any, runner: Any, fatal: list[tuple[str, str]]) -> int:
+def _grant_all(granted: list[Any], shares: list[int]) -> None:
+    for value, share in zip(granted, shares[1:], strict=True):
+        value.value = share
+
+
+def _start(children: list[Any]) -> None:
+    for child in children:
+        child.start()
+
+
+def _drain(
+    events: Any,
+    progress: Any,
+    on_progress: Any,
+    runner: Any,
+    fatal: list[tuple[str, str]],
+    on_ready: Callable[[int], None],
+) -> int:
     """Apply every message waiting from the children; returns how many children said they are done."""
     done = 0
     while True:
@@ -286,6 +358,8 @@ def _drain(events: Any, progress: Any, on_progress: Any, runner: Any, fatal: lis
             progress.count(**figures)
             if on_progress is not None:
                 on_progress(progress)
+        elif kind == "ready":
+            on_ready(message[1])
         elif kind == "budget":
             runner.stopped_for_budget = True
         elif kind == "fatal":

@@ -100,6 +100,10 @@ class AnthropicProvider:
     def _async_client(self) -> AsyncAnthropic:
         return self._clients.for_running_loop()
 
+    def warm_up(self) -> None:
+        """Import the SDK and make this event loop's client now, not on the first request."""
+        self._async_client()
+
     def _new_client(self) -> Anthropic:
         from anthropic import Anthropic
 

@@ -112,6 +112,10 @@ class _ChatCompletionsProvider:
     def _async_client(self) -> AsyncOpenAI:
         return self._clients.for_running_loop()
 
+    def warm_up(self) -> None:
+        """Import the SDK and make this event loop's client now, not on the first request."""
+        self._async_client()
+
     def _new_client(self) -> OpenAI:
         from openai import OpenAI
 

@@ -173,7 +173,8 @@ def test_interrupt_then_resume_scores_every_case_exactly_once(tmp_path: Path) ->
 
         async def interrupted() -> object:
             task = asyncio.ensure_future(runner.run())
-            while len(provider.calls) < 4:
+            # Interrupt once a case is stored and others are in flight.
+            while not ((runs := store.list_runs()) and store.results(runs[0].id) and len(provider.calls) >= 4):
                 await asyncio.sleep(0.01)
             task.cancel()
             return await task
