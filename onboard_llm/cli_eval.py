@@ -232,11 +232,12 @@ def eval_run(
             ctx.exit(130)
         bar.stop()
         results = store.results(run.id, outputs=False)
-        _print_results(run, results)
         if run.status == "interrupted":
             # Ctrl-C: the runner stopped its workers and kept every finished case.
+            _print_results(run, results)
             click.echo(f"interrupted: {len(results)} results kept; resume with --resume {run.id}", err=True)
             ctx.exit(130)
+        # The report files first: a reader that closes stdout early (| head) must not cost them.
         _write(json_path, to_json(run, results))
         _write(junit_path, to_junit(run, results))
         _write(md_path, to_markdown(run, results))
@@ -245,6 +246,7 @@ def eval_run(
             from onboard_llm.evals.regress import trend
 
             _write(html_path, run_to_html(run, results, trend(store, run.suite_name)))
+        _print_results(run, results)
     ctx.exit(_exit_code(run))
 
 
@@ -425,11 +427,12 @@ def eval_compare(
     with _store(db) as store:
         comparison = compare_runs(store, baseline_id, candidate_id, margin=margin, gates=gates or None)
         html = _comparison_html(store, comparison) if html_path is not None else ""
-    for line in render_text(comparison):
-        click.echo(line)
+    # The report files first: a reader that closes stdout early (| head) must not cost them.
     _write(json_path, comparison.to_json())
     _write_comparison_reports(comparison, md_path, junit_path)
     _write(html_path, html)
+    for line in render_text(comparison):
+        click.echo(line)
     ctx.exit(1 if comparison.regressed else 0)
 
 
@@ -542,11 +545,11 @@ def eval_regress(
                 ctx.exit(EXIT_INCOMPLETE)
             raise
         html = _comparison_html(store, comparison) if html_path is not None else ""
-    for line in render_text(comparison):
-        click.echo(line)
     _write(json_path, comparison.to_json())
     _write_comparison_reports(comparison, md_path, junit_path)
     _write(html_path, html)
+    for line in render_text(comparison):
+        click.echo(line)
     if incomplete():
         click.echo("warning: provider failures left cases unscored; run regress again to resume", err=True)
         ctx.exit(EXIT_INCOMPLETE)

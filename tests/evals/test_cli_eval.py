@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -472,3 +475,23 @@ def test_dry_run_needs_no_api_key(isolated: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert "openai:gpt-4.1-mini" in result.stdout and "nothing was sent" in result.stdout
     assert "$" in result.stdout.splitlines()[-1]
+
+
+def test_reports_are_written_even_when_stdout_is_closed_early(shipped: Shipped, tmp_path: Path) -> None:
+    # `onboard eval compare ... | head -1`: the reader goes away before the tables are printed.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    html, md = tmp_path / "report.html", tmp_path / "report.md"
+    args = ["eval", "compare", shipped.run_id, shipped.run_id, "--db", shipped.db, "--html", html, "--md", md]
+    try:
+        subprocess.run(
+            [sys.executable, str(REPO / "cli.py"), *map(str, args)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert "No significant change" in md.read_text(encoding="utf-8")
