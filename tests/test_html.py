@@ -66,7 +66,7 @@ _VOID = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 )
 # Optional end tags the page never omits anyway; leaving them out is still valid HTML.
-_SVG_SELF_CLOSING = frozenset({"rect", "line", "polygon", "circle", "path"})
+_SVG_SELF_CLOSING = frozenset({"rect", "line", "polyline", "polygon", "circle", "path"})
 
 
 class Page(HTMLParser):
@@ -94,6 +94,10 @@ class Page(HTMLParser):
 
     def count(self, tag: str) -> int:
         return sum(1 for t, _ in self.tags if t == tag)
+
+    def find(self, tag: str, cls: str | None = None) -> list[dict[str, str | None]]:
+        """The attributes of every ``tag`` (with ``cls`` among its classes, when given)."""
+        return [a for t, a in self.tags if t == tag and (cls is None or cls in (a.get("class") or "").split())]
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append((tag, dict(attrs)))

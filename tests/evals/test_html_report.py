@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 from dataclasses import replace
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from onboard_llm.evals.html_report import (
 from onboard_llm.evals.regress import VersionTrend, trend
 from onboard_llm.evals.store import CaseResult, EvalStore, RunInfo
 from tests.evals.test_compare import CASES, base_scores, db, make_result, make_run
+from tests.test_html import Page as HtmlPage
 from tests.test_html import _chromium, _pixels_near, _png_pixels
 
 __all__ = ["db"]  # the fixture, re-exported for pytest
@@ -49,55 +49,14 @@ FIELDS = ["schema", "schema.required", "schema.days", "grounding"]
 
 # -- reading the page back ------------------------------------------------------
 
-_VOID = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-)
-_SVG_EMPTY = frozenset({"rect", "line", "polyline", "circle", "path", "polygon"})
 
-
-class Page(HTMLParser):
-    """Tags with their attributes and the text of a page, with a nesting check."""
-
-    def __init__(self, source: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.stack: list[str] = []
-        self.errors: list[str] = []
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.parts: list[str] = []
-        self.feed(source)
-        self.close()
-        if self.stack:
-            self.errors.append(f"unclosed: {self.stack}")
-
-    @property
-    def text(self) -> str:
-        return " ".join(" ".join(self.parts).split())
-
-    def find(self, tag: str, cls: str | None = None) -> list[dict[str, str | None]]:
-        return [a for t, a in self.tags if t == tag and (cls is None or cls in (a.get("class") or "").split())]
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-        if tag not in _VOID:
-            self.stack.append(tag)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-        if tag not in _VOID and tag not in _SVG_EMPTY:
-            self.errors.append(f"self-closing <{tag}/>")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _VOID:
-            return
-        if not self.stack or self.stack[-1] != tag:
-            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
-            return
-        self.stack.pop()
+class Page(HtmlPage):
+    """The plan page's reader (tags, nesting check, text), with the document's title in the text."""
 
     def handle_data(self, data: str) -> None:
         if self.stack and self.stack[-1] == "style":
             return
-        self.parts.append(data)
+        self.text_parts.append(data)
 
 
 def assert_self_contained(source: str, page: Page) -> None:
@@ -265,7 +224,7 @@ def test_comparison_page_charts(compared: tuple[Comparison, list[VersionTrend]])
 
 
 def text_count(page: Page, needle: str) -> int:
-    return sum(part.count(needle) for part in page.parts)
+    return sum(part.count(needle) for part in page.text_parts)
 
 
 def test_comparison_page_other_verdicts(db: Path) -> None:
