@@ -308,6 +308,32 @@ def test_print_styles(terse: OnboardingPlan) -> None:
 # -- headless Chromium -----------------------------------------------------------
 
 
+def chromium_screenshot(source: str, folder: Path, name: str, height: int) -> bytes:
+    """The page ``source`` rendered by headless Chromium at 1280 x ``height``, as PNG bytes."""
+    chromium = _chromium()
+    page, shot = folder / f"{name}.html", folder / f"{name}.png"
+    page.write_text(source, encoding="utf-8")
+    command = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={folder / 'profile'}",
+        f"--screenshot={shot}",
+        f"--window-size=1280,{height}",
+        page.as_uri(),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert shot.exists(), f"no screenshot (exit {result.returncode}): {result.stderr[-800:]}"
+    return shot.read_bytes()
+
+
 def _chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None and Path("/usr/bin/chromium").exists():
@@ -370,31 +396,8 @@ def _pixels_near(pixels: np.ndarray[Any, np.dtype[np.uint8]], hex_colour: str, t
 
 @pytest.mark.parametrize("name", EXAMPLE_FILES)
 def test_screenshot_in_headless_chromium_shows_timeline(name: str, tmp_path: Path) -> None:
-    chromium = _chromium()
     plan = example_plan(name)
-    page = tmp_path / f"{Path(name).stem}.html"
-    page.write_text(render_html(plan), encoding="utf-8")
-    shot = tmp_path / f"{Path(name).stem}.png"
-    profile = tmp_path / "profile"
-    command = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-        f"--screenshot={shot}",
-        "--window-size=1280,2000",
-        page.as_uri(),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    assert shot.exists(), f"no screenshot (exit {result.returncode}): {result.stderr[-800:]}"
-    data = shot.read_bytes()
+    data = chromium_screenshot(render_html(plan), tmp_path, Path(name).stem, 2000)
     assert len(data) > 10_000
     pixels = _png_pixels(data)
     assert pixels.shape[:2] == (2000, 1280)

@@ -7,7 +7,6 @@ to check that the charts are on the screenshot in their colours.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from onboard_llm.evals.regress import VersionTrend, trend
 from onboard_llm.evals.store import CaseResult, EvalStore, RunInfo
 from tests.evals.test_compare import CASES, base_scores, db, make_result, make_run
 from tests.test_html import Page as HtmlPage
-from tests.test_html import _chromium, _pixels_near, _png_pixels
+from tests.test_html import _pixels_near, _png_pixels, chromium_screenshot
 
 __all__ = ["db"]  # the fixture, re-exported for pytest
 
@@ -319,28 +318,7 @@ def test_svg_pieces() -> None:
 
 
 def screenshot(source: str, tmp_path: Path, name: str, height: int) -> np.ndarray[Any, np.dtype[np.uint8]]:
-    chromium = _chromium()
-    page, shot = tmp_path / f"{name}.html", tmp_path / f"{name}.png"
-    page.write_text(source, encoding="utf-8")
-    command = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        f"--screenshot={shot}",
-        f"--window-size=1280,{height}",
-        page.as_uri(),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    assert shot.exists(), f"no screenshot (exit {result.returncode}): {result.stderr[-800:]}"
-    pixels = _png_pixels(shot.read_bytes())
+    pixels = _png_pixels(chromium_screenshot(source, tmp_path, name, height))
     assert pixels.shape[:2] == (height, 1280)
     return pixels
 
