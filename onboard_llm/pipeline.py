@@ -11,10 +11,9 @@ import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from onboard_llm.accounting import Budget
 from onboard_llm.cache import ResponseCache
@@ -40,8 +39,6 @@ from onboard_llm.rules import PLAN_DAYS
 from onboard_llm.scheduling import schedule, timing_issues
 from onboard_llm.schema import OnboardingPlan, OpenQuestion, PlanDraft
 from onboard_llm.schema_export import strict_json_schema
-
-T = TypeVar("T")
 
 DEFAULT_PROMPT = "roadmap@latest"
 DEFAULT_MAX_REASKS = 2
@@ -463,13 +460,12 @@ async def agenerate_plan(
     on_attempt: Callable[[int], None] | None = None,
     repeat: int = 0,
     registry: PromptRegistry | None = None,
-    executor: Executor | None = None,
 ) -> PlanResult:
     """The async twin of :func:`generate_plan`.
 
-    ``executor``: where to parse, check and date each answer, off the event loop
-    (the eval runner passes its scoring thread, so answers arriving meanwhile are
-    read at once); None does it on the loop.
+    Parsing, checking and dating an answer take milliseconds of CPU; the event
+    loop gets a turn before each, so that other answers which arrived meanwhile
+    (many generations run at once in an eval) are read first.
     """
     options = _Options(api_key, base_url, retry, max_cost, prices, cache, log, on_attempt, repeat, registry)
     calendar, gen, services = _prepare(
@@ -483,16 +479,13 @@ async def agenerate_plan(
             if completion is None:
                 completion = await services.provider.acomplete(request)
             cost = services.after(key, completion)
-            request = await _off_loop(executor, gen.handle, completion, time.monotonic() - began, cost)
-        result = await _off_loop(executor, gen.finish, services.provider, calendar, services.budget.total)
+            elapsed = time.monotonic() - began
+            await asyncio.sleep(0)
+            request = gen.handle(completion, elapsed, cost)
+        await asyncio.sleep(0)
+        result = gen.finish(services.provider, calendar, services.budget.total)
     except OnboardError as exc:
         services.record(gen, None, str(exc))
         raise
     result.log_id = services.record(gen, result, None)
     return result
-
-
-async def _off_loop(executor: Executor | None, func: Callable[..., T], *args: Any) -> T:
-    if executor is None:
-        return func(*args)
-    return await asyncio.get_running_loop().run_in_executor(executor, func, *args)

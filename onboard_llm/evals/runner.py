@@ -16,7 +16,6 @@ import os
 import subprocess
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -301,25 +300,21 @@ async def ascore_output(
     plan: OnboardingPlan | None,
     scorers: list[tuple[float, Scorer]],
     parsed: ParseResult | None = None,
-    executor: Executor | None = None,
 ) -> tuple[list[Score], float, bool]:
     """The async twin of :func:`score_output`: a scorer with ``ascore`` (the judge) is awaited.
 
-    With an ``executor``, the other scorers' ``score`` runs there, off the event
-    loop, so that answers arriving meanwhile are read at once rather than after
-    the scoring (the runner passes a one-thread executor: scorers never run
-    two at a time, but they do run beside the loop's own work).
+    Before each other scorer the event loop gets a turn, so that answers which
+    arrived meanwhile are read (and their request slots freed) between scorers
+    rather than after the whole case.
     """
     output = _case_output(case, raw, plan, parsed)
-    loop = asyncio.get_running_loop()
     scores = []
     for _, scorer in scorers:
         ascore = getattr(scorer, "ascore", None)
         if ascore is not None:
             scores.append(await ascore(output))
-        elif executor is not None:
-            scores.append(await loop.run_in_executor(executor, scorer.score, output))
         else:
+            await asyncio.sleep(0)
             scores.append(scorer.score(output))
     return _weigh(case, scorers, scores)
 
@@ -358,8 +353,6 @@ class SuiteRunner:
                 "add it to a price file named by ONBOARD_PRICES"
             )
         self.stopped_for_budget = False
-        #: Where the scorers run while :meth:`work` is running (one thread beside the event loop).
-        self._scoring: ThreadPoolExecutor | None = None
 
     # -- the run record ------------------------------------------------------------
 
@@ -481,16 +474,15 @@ class SuiteRunner:
 
         ``concurrency`` bounds the requests in flight to the provider, not the
         cases open: a case gives its slot back the moment its answer arrives, so
-        the next request goes out while this one is parsed and scored (on a
-        thread beside the event loop, so that answers arriving meanwhile are
-        read at once). ``limit`` is the slots to use when the caller wants to
+        the next request goes out while this one is parsed and scored (the
+        parsing and each scorer give the event loop a turn first, so answers
+        arriving meanwhile are read promptly). ``limit`` is the slots to use when the caller wants to
         resize them as it goes. ``keep`` stores each result the moment it is
         scored (see :meth:`keeper`), so a killed run keeps every finished case.
         Cancelling this coroutine cancels the open cases, which are then simply
         missing.
         """
         slots = limit or InFlightLimit(self.options.provider, concurrency)
-        self._scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onboard-scoring")
 
         async def worker() -> None:
             while not ledger.stopped():
@@ -516,8 +508,6 @@ class SuiteRunner:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-            self._scoring.shutdown(wait=True, cancel_futures=True)
-            self._scoring = None
 
     def keeper(self, progress: Progress, on_progress: ProgressCallback | None) -> Callable[[CaseResult], None]:
         """Write a result to the store, then count it: what this process does with each finished case."""
@@ -551,7 +541,6 @@ class SuiteRunner:
                 prices=self.prices,
                 repeat=repeat,
                 registry=self.registry,
-                executor=self._scoring,
             )
             raw = result.attempts[-1].text
             plan = result.plan
@@ -589,7 +578,7 @@ class SuiteRunner:
                 error,
                 attempts,
             )
-        scores, total, passed = await ascore_output(case, raw, plan, self.scorers, parsed, self._scoring)
+        scores, total, passed = await ascore_output(case, raw, plan, self.scorers, parsed)
         return CaseResult(
             run_id=run.id,
             case_id=case.id,
