@@ -175,13 +175,25 @@ FIXTURES = ROOT / "tests" / "fixtures" / "plans"
 class _Chat(BaseHTTPRequestHandler):
     status = 200
     requests = 0
+    delay = 0.05
+    in_flight = 0
+    max_in_flight = 0
     lock = threading.Lock()
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         with _Chat.lock:
             _Chat.requests += 1
-        time.sleep(0.05)
+            _Chat.in_flight += 1
+            _Chat.max_in_flight = max(_Chat.max_in_flight, _Chat.in_flight)
+        try:
+            self._answer()
+        finally:
+            with _Chat.lock:
+                _Chat.in_flight -= 1
+
+    def _answer(self) -> None:
+        time.sleep(_Chat.delay)
         if _Chat.status != 200:
             body = json.dumps({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
         else:
@@ -212,7 +224,7 @@ class _Chat(BaseHTTPRequestHandler):
 @pytest.fixture
 def chat_server() -> Iterator[str]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Chat)
-    _Chat.status, _Chat.requests = 200, 0
+    _Chat.status, _Chat.requests, _Chat.delay, _Chat.in_flight, _Chat.max_in_flight = 200, 0, 0.05, 0, 0
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
@@ -277,3 +289,17 @@ def test_the_budget_holds_across_processes(tmp_path: Path, chat_server: str) -> 
     open_cases = OPEN_CASES_PER_SLOT * (4 + 2)
     assert 0.35 <= spent <= 0.35 + 0.1 * open_cases + 1e-9
     assert 4 <= len(results) < 20
+
+
+@pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
+def test_never_more_requests_in_flight_than_the_concurrency(tmp_path: Path, chat_server: str) -> None:
+    # The parent starts with all 4 slots and hands the child 2 of them as its own requests come back:
+    # the server must never see a fifth request at once.
+    _Chat.delay = 0.3
+    suite = _loopback_suite(tmp_path, 24)
+    with EvalStore(tmp_path / "store.sqlite3") as store:
+        run = asyncio.run(SuiteRunner(suite, _loopback_options(chat_server, 4, 2), store).run())
+        results = store.results(run.id)
+    assert run.status == "complete" and len(results) == 24
+    assert _Chat.requests == 24
+    assert _Chat.max_in_flight == 4
