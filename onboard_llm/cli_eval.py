@@ -7,6 +7,7 @@ Exit codes: 0 the suite passes its thresholds, 1 it does not, 2 bad input,
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,31 @@ def processes_option(func: F) -> F:
     )(func)
 
 
+def _run_options(suite: Any, opts: dict[str, Any], **fixed: Any) -> Callable[[str], Any]:
+    """RunOptions for a prompt ref, with the provider the options name (or the suite's first).
+
+    Every version run by one command shares one provider (so one 429 pause) and one cache.
+    """
+    from onboard_llm.cache import ResponseCache
+    from onboard_llm.evals.runner import RunOptions
+    from onboard_llm.providers.retry import RateGate
+
+    recipe, _ = _recipe(opts, default=suite.spec.providers[0])
+    provider = recipe.build(RateGate())
+    cache = (
+        None
+        if opts.get("no_cache") or not getattr(provider, "cacheable", True)
+        else ResponseCache(opts.get("cache_dir"))
+    )
+
+    def make(prompt: str) -> RunOptions:
+        return RunOptions(
+            prompt=prompt, provider=provider, recipe=recipe, cache=cache, max_cost=opts.get("max_cost"), **fixed
+        )
+
+    return make
+
+
 @eval_group.command("run")
 @click.argument("suite_path", metavar="SUITE", type=click.Path(dir_okay=False, path_type=Path))
 @provider_options
@@ -180,37 +206,25 @@ def eval_run(
     **opts: Any,
 ) -> None:
     """Run SUITE (a YAML file) and print per-case scores and the run id."""
-    from onboard_llm.cache import ResponseCache
     from onboard_llm.evals.reports import to_json, to_junit, to_markdown
-    from onboard_llm.evals.runner import RunOptions, SuiteRunner, settle_memory
+    from onboard_llm.evals.runner import SuiteRunner, settle_memory
     from onboard_llm.evals.suite import load_suite
-    from onboard_llm.providers.retry import RateGate
 
     suite = load_suite(suite_path)
     settle_memory()
     if dry_run:
         _dry_run(suite, prompt_ref or suite.spec.prompts[0], repeats, case_pattern, list(prompts_dir), opts)
         return
-    recipe, _ = _recipe(opts, default=suite.spec.providers[0])
-    provider = recipe.build(RateGate())
-    cache = (
-        None
-        if opts.get("no_cache") or not getattr(provider, "cacheable", True)
-        else ResponseCache(opts.get("cache_dir"))
-    )
-    options = RunOptions(
-        prompt=prompt_ref or suite.spec.prompts[0],
-        provider=provider,
-        recipe=recipe,
+    options = _run_options(
+        suite,
+        opts,
         processes=processes,
         concurrency=concurrency,
         repeats=repeats,
         case_pattern=case_pattern,
-        max_cost=opts.get("max_cost"),
         max_reasks=max_reasks,
-        cache=cache,
         prompts_dir=list(prompts_dir),
-    )
+    )(prompt_ref or suite.spec.prompts[0])
     with _store(opts.get("db")) as store:
         runner = SuiteRunner(suite, options, store)
         bar = _Bar(0)
@@ -478,37 +492,23 @@ def eval_regress(
     A stored run with the same suite, prompt files, provider, model and parameters is
     reused when complete and resumed when not, so only what is missing runs.
     """
-    from onboard_llm.cache import ResponseCache
     from onboard_llm.evals.compare import render_text
     from onboard_llm.evals.regress import regress
-    from onboard_llm.evals.runner import RunOptions, settle_memory
+    from onboard_llm.evals.runner import settle_memory
     from onboard_llm.evals.suite import load_suite
-    from onboard_llm.providers.retry import RateGate
 
     gates = _parse_gates(gate_values)
     suite = load_suite(suite_path)
     settle_memory()
-    recipe, _ = _recipe(opts, default=suite.spec.providers[0])
-    provider = recipe.build(RateGate())
-    cache = (
-        None
-        if opts.get("no_cache") or not getattr(provider, "cacheable", True)
-        else ResponseCache(opts.get("cache_dir"))
+    options_for = _run_options(
+        suite,
+        opts,
+        processes=processes,
+        concurrency=concurrency,
+        repeats=repeats,
+        max_reasks=max_reasks,
+        prompts_dir=list(prompts_dir),
     )
-
-    def options_for(ref: str) -> RunOptions:
-        return RunOptions(
-            prompt=ref,
-            provider=provider,
-            recipe=recipe,
-            processes=processes,
-            concurrency=concurrency,
-            repeats=repeats,
-            max_cost=opts.get("max_cost"),
-            max_reasks=max_reasks,
-            cache=cache,
-            prompts_dir=list(prompts_dir),
-        )
 
     ensured: list[Any] = []
 
