@@ -43,6 +43,8 @@ from onboard_llm.providers.retry import RateGate
 
 #: How often the parent looks for news from its children, in seconds.
 POLL_S = 0.05
+#: At most this long, in seconds, the parent fills its slots before it starts the children.
+FILL_WAIT_S = 2.0
 #: How often a child looks for slots the parent has granted it, in seconds.
 GRANT_POLL_S = 0.01
 
@@ -276,7 +278,12 @@ async def run_in_processes(
     fatal: list[tuple[str, str]] = []
     finished = 0
     try:
-        # Starting a child pickles the suite for it; on a thread, so the parent's own requests go out meanwhile.
+        # Starting a child pickles the suite for it, which holds the interpreter for a moment: first let
+        # the parent fill its slots, then start the children while those requests are out.
+        waited = 0.0
+        while not slots.saturated() and not local.done() and waited < FILL_WAIT_S:
+            await asyncio.sleep(0.01)
+            waited += 0.01
         await asyncio.to_thread(_start, children)
         while True:
             finished += _drain(events, progress, on_progress, runner, fatal, on_ready)

@@ -192,6 +192,10 @@ class InFlightLimit:
                 await self._paid.wait()
             self._on_each = None
 
+    def saturated(self) -> bool:
+        """Whether every slot is in use (or spoken for)."""
+        return self._slots.locked()
+
     def grow(self, slots: int) -> None:
         """Add ``slots`` slots (ones another process has given up)."""
         for _ in range(slots):
