@@ -42,7 +42,7 @@ from onboard_llm.providers.base import ProviderRecipe
 from onboard_llm.providers.retry import RateGate
 
 #: How often the parent looks for news from its children, in seconds.
-POLL_S = 0.05
+POLL_S = 0.02
 #: At most this long, in seconds, the parent fills its slots before it starts the children.
 FILL_WAIT_S = 2.0
 #: How often a child looks for slots the parent has granted it, in seconds.
@@ -131,6 +131,11 @@ def child_main(job: ChildJob, ledger: SharedLedger, gate: RateGate, events: Any,
         events.put(("fatal", "error", f"{type(exc).__name__}: {exc}"))
     else:
         events.put(("done",))
+    # Everything worth keeping is in the queue: flush it, then leave without tearing down an
+    # interpreter that holds a whole suite (the parent waits for this exit).
+    events.close()
+    events.join_thread()
+    os._exit(0)
 
 
 async def _child_work(job: ChildJob, ledger: SharedLedger, gate: RateGate, events: Any, granted: Any) -> None:
