@@ -31,6 +31,8 @@ to check); each subscore is its category's share.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -110,36 +112,75 @@ def _looks_like_person(text: str) -> bool:
 _DIGIT = re.compile(r"\d")
 
 
-def _dates(text: str) -> Iterator[tuple[str, DateKey]]:
-    """Every calendar date written in the text, with (year or None, month, day)."""
-    if _DIGIT.search(text) is None:
-        return  # no digit, no date: most plan strings, checked cheaply
-    for pattern in (_MONTH_DAY, _DAY_MONTH, _ISO):
+def _date_matches(text: str) -> Iterator[tuple[int, int, str, DateKey]]:
+    """Every calendar date written in the text: (pattern, offset, the words, (year or None, month, day))."""
+    for index, pattern in enumerate((_MONTH_DAY, _DAY_MONTH, _ISO)):
         for match in pattern.finditer(text):
             raw_month = match.group("m")
             month = int(raw_month) if raw_month.isdigit() else _MONTHS[raw_month]
             day = int(match.group("d"))
             year = int(match.group("y")) if match.group("y") else None
             if 1 <= month <= 12 and 1 <= day <= 31:
-                yield match.group(0), (year, month, day)
+                yield index, match.start(), match.group(0), (year, month, day)
 
 
-def _digit_strings(value: Any) -> Iterator[tuple[str, str]]:
-    """Every string with a digit in a dumped plan, with its path; dates were dumped as date objects.
+def _dates(text: str) -> Iterator[tuple[str, DateKey]]:
+    """Every calendar date written in the text, with (year or None, month, day)."""
+    if _DIGIT.search(text) is None:
+        return  # no digit, no date: most plan strings, checked cheaply
+    for _pattern, _offset, span, key in _date_matches(text):
+        yield span, key
 
-    Only a string with a digit can hold a date, so the path (costly to format for
-    every one of a plan's thousands of strings) is made for those alone.
+
+@functools.lru_cache(maxsize=256)
+def _dates_known(source: str) -> frozenset[DateKey]:
+    """The dates the notes and context write (one source is checked against every plan of its case)."""
+    return frozenset(key for _, key in _dates(source))
+
+
+PathParts = tuple[str | int, ...]
+#: Joins a plan's strings for one pass of each date pattern; no pattern matches across it.
+_JOIN = "\x00"
+
+
+def _digit_strings(value: Any, path: list[str | int], out: list[tuple[PathParts, str]]) -> None:
+    """Append every string with a digit in a dumped plan to ``out``, with its path.
+
+    Dates were dumped as date objects and are skipped. Only a string with a digit
+    can hold a date, so a path is kept for those alone.
     """
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, str):
-            if _DIGIT.search(item) is not None:
-                yield _path(where), item
-        elif isinstance(item, dict):
-            stack.extend((child, (*where, key)) for key, child in reversed(item.items()))
-        elif isinstance(item, list | tuple):
-            stack.extend((child, (*where, i)) for i, child in reversed(list(enumerate(item))))
+    if isinstance(value, str):
+        if _DIGIT.search(value) is not None:
+            out.append((tuple(path), value))
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            if isinstance(child, str | dict | list | tuple):
+                path.append(key)
+                _digit_strings(child, path, out)
+                path.pop()
+    elif isinstance(value, list | tuple):
+        for index, child in enumerate(value):
+            path.append(index)
+            _digit_strings(child, path, out)
+            path.pop()
+
+
+def _plan_dates(plan: dict[str, Any]) -> list[tuple[PathParts, str, DateKey]]:
+    """Every date written in the plan's strings, in walk order (string by string, then pattern by
+    pattern), with the path of its string: one pass of each pattern over all the strings joined."""
+    strings: list[tuple[PathParts, str]] = []
+    _digit_strings(plan, [], strings)
+    starts: list[int] = []
+    offset = 0
+    for _, text in strings:
+        starts.append(offset)
+        offset += len(text) + len(_JOIN)
+    blob = _JOIN.join(text for _, text in strings)
+    found = sorted(
+        (bisect.bisect_right(starts, start) - 1, pattern, start, span, key)
+        for pattern, start, span, key in _date_matches(blob)
+    )
+    return [(strings[string][0], span, key) for string, _pattern, _start, span, key in found]
 
 
 def _path(parts: tuple[str | int, ...]) -> str:
@@ -319,14 +360,13 @@ class GroundingScorer:
 
     @staticmethod
     def _dates(plan: dict[str, Any], source: str) -> list[_Item]:
-        known = {key for _, key in _dates(source)}
+        known = _dates_known(source)
         items: list[_Item] = []
         seen: set[DateKey] = set()
-        for path, text in _digit_strings(plan):
-            for span, (year, month, day) in _dates(text):
-                if (year, month, day) in seen:
-                    continue
-                seen.add((year, month, day))
-                grounded = any((m, d) == (month, day) and (y is None or year is None or y == year) for y, m, d in known)
-                items.append(_Item("dates", f"date '{span}' (in {path})", grounded))
+        for parts, span, (year, month, day) in _plan_dates(plan):
+            if (year, month, day) in seen:
+                continue
+            seen.add((year, month, day))
+            grounded = any((m, d) == (month, day) and (y is None or year is None or y == year) for y, m, d in known)
+            items.append(_Item("dates", f"date '{span}' (in {_path(parts)})", grounded))
         return items
