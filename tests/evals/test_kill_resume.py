@@ -98,6 +98,19 @@ def cli(args: list[str], db: Path) -> list[str]:
     return [sys.executable, str(ROOT / "cli.py"), "eval", "run", *args, "--db", str(db), "--no-cache"]
 
 
+def wait_for_results(db: Path, count: int, timeout: float = 60) -> int:
+    """Poll the store until the run has ``count`` results (or the time is up); returns how many it has."""
+    deadline = time.monotonic() + timeout
+    saved = 0
+    while time.monotonic() < deadline and saved < count:
+        time.sleep(0.1)
+        if db.exists():
+            with EvalStore(db) as store:
+                runs = store.list_runs()
+                saved = len(store.results(runs[0].id)) if runs else 0
+    return saved
+
+
 @pytest.mark.parametrize("processes", ["1", "2"])
 def test_sigkill_then_resume_scores_every_case_once(tmp_path: Path, server: str, processes: str) -> None:
     # With two processes the SIGKILL lands on the parent only: its worker process must die with it
@@ -111,15 +124,7 @@ def test_sigkill_then_resume_scores_every_case_once(tmp_path: Path, server: str,
         cli([str(suite), *provider], db), env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
-        deadline = time.monotonic() + 60
-        saved = 0
-        while time.monotonic() < deadline and saved < 3:
-            time.sleep(0.1)
-            if db.exists():
-                with EvalStore(db) as store:
-                    runs = store.list_runs()
-                    saved = len(store.results(runs[0].id)) if runs else 0
-        assert saved >= 3, "the run never got going"
+        assert wait_for_results(db, 3) >= 3, "the run never got going"
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     finally:
@@ -169,14 +174,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_finished(tmp_path: Path, server: st
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    saved = 0
-    while time.monotonic() < deadline and saved < 2:
-        time.sleep(0.1)
-        if db.exists():
-            with EvalStore(db) as store:
-                runs = store.list_runs()
-                saved = len(store.results(runs[0].id)) if runs else 0
+    wait_for_results(db, 2)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130
