@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from onboard_llm.grounding import appears_in, normalize_text, number_appears, numbers_in
@@ -102,3 +103,30 @@ def test_an_integer_appears_however_it_is_grouped(n: int) -> None:
 @given(st.text(min_size=1, max_size=40).filter(lambda s: normalize_text(s).strip(" .,;:'\"")))
 def test_a_phrase_appears_in_itself_wrapped_in_prose(phrase: str) -> None:
     assert appears_in(phrase, f"Notes: {phrase} - end.")
+
+
+# The whole-word lookup is a substring search with boundary checks, for speed; its definition is the
+# regex below. Texts drawn from letters, digits, "_", spaces, punctuation and non-ASCII letters.
+_PIECES = st.sampled_from(["an", "a", "b", "ab", "_", " ", "-", ".", "'", "1", "é", "Ä", "٣", "x_", "\u00a0"])
+
+
+def _appears_by_regex(phrase: str, text: str) -> bool:
+    needle = normalize_text(phrase).strip(" .,;:'\"")
+    if not needle:
+        return False
+    pattern = re.escape(needle)
+    if needle[0].isalnum():
+        pattern = r"(?<!\w)" + pattern
+    if needle[-1].isalnum():
+        pattern += r"(?!\w)"
+    return re.search(pattern, normalize_text(text)) is not None
+
+
+@settings(max_examples=600)
+@given(st.lists(_PIECES, max_size=4).map("".join), st.lists(_PIECES, max_size=14).map("".join))
+def test_appears_in_matches_its_regex_definition(phrase: str, text: str) -> None:
+    assert appears_in(phrase, text) is _appears_by_regex(phrase, text)
+
+
+def test_number_words_are_found_in_any_case() -> None:
+    assert numbers_in("Two pilots, TWENTY seats, a Dozen admins") == {2, 20, 12}

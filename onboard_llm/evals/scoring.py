@@ -45,6 +45,33 @@ class CaseOutput:
         """The plan dumped once in JSON mode (dates as ISO strings)."""
         return self.plan.model_dump(mode="json") if self.plan is not None else None
 
+    @functools.cached_property
+    def plan_leaves(self) -> list[tuple[PathParts, Any]]:
+        """Every scalar of :attr:`plan_python` with its path, in document order (empty without a plan).
+
+        One walk shared by the scorers that read the plan's text field by field.
+        """
+        leaves: list[tuple[PathParts, Any]] = []
+        if self.plan_python is not None:
+            _collect_leaves(self.plan_python, (), leaves)
+        return leaves
+
+
+#: Where a value sits in a dumped plan: keys and list indexes from the top.
+PathParts = tuple[str | int, ...]
+
+
+def _collect_leaves(value: Any, path: PathParts, out: list[tuple[PathParts, Any]]) -> None:
+    kind = type(value)
+    if kind is dict:
+        for key, child in value.items():
+            _collect_leaves(child, (*path, key), out)
+    elif kind is list or kind is tuple:
+        for index, child in enumerate(value):
+            _collect_leaves(child, (*path, index), out)
+    else:
+        out.append((path, value))
+
 
 @dataclass(frozen=True)
 class SubScore:

@@ -512,3 +512,36 @@ def test_dropping_one_more_answer_item_never_raises_coverage(draft: dict[str, An
         items.pop(data.draw(st.integers(0, len(items) - 1)))
         after = subs(fields.score(output_for(smaller)))
         assert after[key] <= base[key] + 1e-12, (key, after[key], base[key])
+
+
+# The grounding scorer finds dates with prefilters and a word-start check done in code, for speed; its
+# definition is plain finditer of the three patterns below, month-day first, then day-month, then ISO.
+_MONTH_NAMES = (
+    "September|February|November|December|January|October|August|April|March|Sept|July|June|"
+    "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+)
+_REFERENCE_DATES = (
+    rf"\b(?P<m>{_MONTH_NAMES})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y>\d{{4}})\b)?",
+    rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m>{_MONTH_NAMES})\.?(?![a-z])(?:,?\s+(?P<y>\d{{4}})\b)?",
+    r"\b(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b",
+)
+_DATE_PIECES = st.sampled_from(
+    ["March", "Mar.", "May", "Mayor", "xMay", "_Jan", "31", "1st", "2027", "2027-03-31", "12-4", " ", ", ", "of ", "x",
+     "3", "Sept", "September 9, 2026", "9 Sept 2026", "\x00", "é", "1-2-3", "Dec"]
+)  # fmt: skip
+
+
+@settings(max_examples=800)
+@given(st.lists(_DATE_PIECES, max_size=8).map("".join))
+def test_date_matching_matches_its_regex_definition(text: str) -> None:
+    import re
+
+    from onboard_llm.evals.scorers.grounding import _MONTHS, _date_matches
+
+    expected = []
+    for index, pattern in enumerate(_REFERENCE_DATES):
+        for m in re.finditer(pattern, text):
+            month = int(m["m"]) if m["m"].isdigit() else _MONTHS[m["m"]]
+            if 1 <= month <= 12 and 1 <= int(m["d"]) <= 31:
+                expected.append((index, m.start(), m[0], (int(m["y"]) if m["y"] else None, month, int(m["d"]))))
+    assert list(_date_matches(text)) == expected

@@ -10,37 +10,32 @@ is not empty (1.0 when the case expects nothing).
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from onboard_llm.evals.scorers._common import capped, check_non_negative, clamp, missing_plan_score
-from onboard_llm.evals.scoring import CaseOutput, Score, SubScore, register_scorer
+from onboard_llm.evals.scoring import CaseOutput, PathParts, Score, SubScore, register_scorer
 from onboard_llm.grounding import appears_in
-from onboard_llm.schema import OnboardingPlan
 
 SUBSCORES = ("mention", "avoid")
 # A separator no phrase contains, so "Nina" ending one field and "Alvarez" starting the next is no match.
 _FIELD_BREAK = " \u2016 "
 
 
-def plan_text(plan: OnboardingPlan | dict[str, Any]) -> str:
-    """Every string and number of the plan's JSON (a plan, or its JSON-mode dump), fields kept apart."""
+def plan_text(leaves: Iterable[tuple[PathParts, Any]]) -> str:
+    """The plan's strings and numbers (its :attr:`CaseOutput.plan_leaves`), as its JSON writes them,
+    fields kept apart: dates in ISO form, whole floats without ".0", booleans and nulls left out."""
     parts: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-        elif isinstance(value, bool) or value is None:
-            return
-        elif isinstance(value, float) and value.is_integer():
+    for _, value in leaves:
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, float) and value.is_integer():
             parts.append(str(int(value)))
+        elif isinstance(value, dt.date):
+            parts.append(value.isoformat())
         else:
             parts.append(str(value))
-
-    walk(plan if isinstance(plan, dict) else plan.model_dump(mode="json"))
     return _FIELD_BREAK.join(parts)
 
 
@@ -60,7 +55,7 @@ class FactsScorer:
     def score(self, output: CaseOutput) -> Score:
         if output.plan is None:
             return missing_plan_score(self.name, output, SUBSCORES)
-        text = plan_text(output.plan_json or output.plan)
+        text = plan_text(output.plan_leaves)
         expect = output.expect
         missed = [f"must mention '{m}', but the plan does not" for m in expect.must_mention if not appears_in(m, text)]
         hits = [f"must not mention '{m}', but the plan does" for m in expect.must_not_mention if appears_in(m, text)]

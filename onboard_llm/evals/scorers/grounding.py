@@ -34,7 +34,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +49,7 @@ from onboard_llm.evals.scorers._common import (
     person_key,
     without_title,
 )
-from onboard_llm.evals.scoring import CaseOutput, Score, SubScore, register_scorer
+from onboard_llm.evals.scoring import CaseOutput, PathParts, Score, SubScore, register_scorer
 from onboard_llm.grounding import appears_in, number_appears, numbers_in
 from onboard_llm.schema import KNOWN_OWNER_ROLES, OnboardingPlan
 
@@ -81,7 +81,10 @@ PLAN_VOCABULARY = frozenset(
     )
 )
 _MONTH_RE = "(?P<m>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
-_MONTH_DAY = re.compile(rf"\b{_MONTH_RE}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y>\d{{4}})\b)?")
+# The leading word boundary of this pattern is checked in code (see _date_matches): without it the regex
+# engine skips ahead to the months' first letters instead of trying every position of a long text.
+_MONTH_DAY = re.compile(rf"{_MONTH_RE}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y>\d{{4}})\b)?")
+_MONTH_NAME = re.compile(_MONTH_RE)
 _DAY_MONTH = re.compile(
     rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_RE}(?![a-z])(?:,?\s+(?P<y>\d{{4}})\b)?"
 )
@@ -114,14 +117,33 @@ _DIGIT = re.compile(r"\d")
 
 def _date_matches(text: str) -> Iterator[tuple[int, int, str, DateKey]]:
     """Every calendar date written in the text: (pattern, offset, the words, (year or None, month, day))."""
-    for index, pattern in enumerate((_MONTH_DAY, _DAY_MONTH, _ISO)):
-        for match in pattern.finditer(text):
-            raw_month = match.group("m")
-            month = int(raw_month) if raw_month.isdigit() else _MONTHS[raw_month]
-            day = int(match.group("d"))
-            year = int(match.group("y")) if match.group("y") else None
-            if 1 <= month <= 12 and 1 <= day <= 31:
-                yield index, match.start(), match.group(0), (year, month, day)
+    if _MONTH_NAME.search(text) is not None:  # the first two patterns need a month's name
+        yield from _keyed(0, _word_start_matches(_MONTH_DAY, text))
+        yield from _keyed(1, _DAY_MONTH.finditer(text))
+    if "-" in text:
+        yield from _keyed(2, _ISO.finditer(text))
+
+
+def _keyed(index: int, matches: Iterable[re.Match[str]]) -> Iterator[tuple[int, int, str, DateKey]]:
+    for match in matches:
+        raw_month = match.group("m")
+        month = int(raw_month) if raw_month.isdigit() else _MONTHS[raw_month]
+        day = int(match.group("d"))
+        year = int(match.group("y")) if match.group("y") else None
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            yield index, match.start(), match.group(0), (year, month, day)
+
+
+def _word_start_matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)`` as if the pattern began with ``\\b`` (its first character is a letter)."""
+    position = 0
+    while (match := pattern.search(text, position)) is not None:
+        start = match.start()
+        if start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            position = start + 1  # glued to a word: try again one character on, as the regex would
+            continue
+        yield match
+        position = match.end()
 
 
 def _dates(text: str) -> Iterator[tuple[str, DateKey]]:
@@ -138,38 +160,18 @@ def _dates_known(source: str) -> frozenset[DateKey]:
     return frozenset(key for _, key in _dates(source))
 
 
-PathParts = tuple[str | int, ...]
 #: Joins a plan's strings for one pass of each date pattern; no pattern matches across it.
 _JOIN = "\x00"
 
 
-def _digit_strings(value: Any, path: list[str | int], out: list[tuple[PathParts, str]]) -> None:
-    """Append every string with a digit in a dumped plan to ``out``, with its path.
+def _plan_dates(leaves: Sequence[tuple[PathParts, Any]]) -> list[tuple[PathParts, str, DateKey]]:
+    """Every date written in the plan's strings, in document order (string by string, then pattern by
+    pattern), with the path of its string: one pass of each pattern over all the strings joined.
 
-    Dates were dumped as date objects and are skipped. Only a string with a digit
-    can hold a date, so a path is kept for those alone.
+    Only strings are read: the scheduled dates were dumped as date objects. Only a
+    string with a digit can hold a date.
     """
-    if isinstance(value, str):
-        if _DIGIT.search(value) is not None:
-            out.append((tuple(path), value))
-    elif isinstance(value, dict):
-        for key, child in value.items():
-            if isinstance(child, str | dict | list | tuple):
-                path.append(key)
-                _digit_strings(child, path, out)
-                path.pop()
-    elif isinstance(value, list | tuple):
-        for index, child in enumerate(value):
-            path.append(index)
-            _digit_strings(child, path, out)
-            path.pop()
-
-
-def _plan_dates(plan: dict[str, Any]) -> list[tuple[PathParts, str, DateKey]]:
-    """Every date written in the plan's strings, in walk order (string by string, then pattern by
-    pattern), with the path of its string: one pass of each pattern over all the strings joined."""
-    strings: list[tuple[PathParts, str]] = []
-    _digit_strings(plan, [], strings)
+    strings = [(path, value) for path, value in leaves if type(value) is str and _DIGIT.search(value) is not None]
     starts: list[int] = []
     offset = 0
     for _, text in strings:
@@ -261,7 +263,7 @@ class GroundingScorer:
             "people": lambda: self._people(plan, source),
             "figures": lambda: self._figures(plan, source),
             "integrations": lambda: self._integrations(plan, source),
-            "dates": lambda: self._dates(output.plan_python or {}, source),
+            "dates": lambda: self._dates(output.plan_leaves, source),
         }
         items: list[_Item] = []
         subscores: list[SubScore] = []
@@ -359,11 +361,11 @@ class GroundingScorer:
         return items
 
     @staticmethod
-    def _dates(plan: dict[str, Any], source: str) -> list[_Item]:
+    def _dates(leaves: Sequence[tuple[PathParts, Any]], source: str) -> list[_Item]:
         known = _dates_known(source)
         items: list[_Item] = []
         seen: set[DateKey] = set()
-        for parts, span, (year, month, day) in _plan_dates(plan):
+        for parts, span, (year, month, day) in _plan_dates(leaves):
             if (year, month, day) in seen:
                 continue
             seen.add((year, month, day))
