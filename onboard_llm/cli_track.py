@@ -66,11 +66,11 @@ def load_plan(path: Path) -> OnboardingPlan:
 
 def load_progress(path: Path) -> Progress:
     """A progress file (YAML or JSON) as a validated tracking.Progress."""
-    from onboard_llm.inputs import _load_yaml, _yaml_where
+    from onboard_llm.inputs import _yaml_where, load_yaml
 
     text = _read_text(path, "progress file")
     try:
-        data = _load_yaml(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise BadInputError(f"progress file {path} is not valid YAML ({_yaml_where(exc)})") from None
     if not isinstance(data, dict):

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from onboard_llm.errors import BadInputError
 from onboard_llm.evals.golden import Expectations, GoldenPlan
-from onboard_llm.inputs import HandoffInput, OnboardingContext, build_handoff, decode_notes
+from onboard_llm.inputs import HandoffInput, OnboardingContext, build_handoff, decode_notes, load_yaml
 
 CASE_FILES = ("notes.md", "context.yaml", "golden.json", "expect.yaml")
 
@@ -116,7 +116,7 @@ def _pydantic_problems(exc: ValidationError, where: str) -> list[str]:
 
 def _read_yaml(path: Path, problems: list[str]) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""

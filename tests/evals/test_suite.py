@@ -295,6 +295,15 @@ def test_a_context_that_is_not_yaml_is_one_problem(tmp_path: Path) -> None:
     assert message.startswith(f"suite {path} has 1 problem: {context}: not valid YAML at line "), message
 
 
+def test_an_impossible_date_in_a_context_is_one_problem(tmp_path: Path) -> None:
+    path = make_suite(tmp_path)
+    context = tmp_path / "cases" / "gannet-inn-scheduling" / "context.yaml"
+    text = context.read_text(encoding="utf-8")
+    context.write_text(re.sub(r"start_date: \S+", "start_date: 2027-02-30", text), encoding="utf-8")
+    message = load_error(path)
+    assert message.startswith(f"suite {path} has 1 problem: {context}: not valid YAML at line "), message
+
+
 def test_two_case_folders_with_one_name(tmp_path: Path) -> None:
     shutil.copytree(CASES / "gannet-inn-scheduling", tmp_path / "more" / "gannet-inn-scheduling")
     path = make_suite(tmp_path, text=GOOD_SUITE.replace("[cases/*]", "[cases/*, more/*]"))
