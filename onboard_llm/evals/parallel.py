@@ -1,15 +1,22 @@
 """One eval run spread over several processes, for runs whose scoring outgrows one core.
 
-Parsing, validating and scoring a plan costs tens of milliseconds of CPU, so
-one process tops out near a few dozen cases a second however many requests
-are in flight. Here the parent process works as one of the workers and starts
-the others with ``spawn``; they share, through ``multiprocessing`` memory:
+Parsing, validating and scoring a plan costs milliseconds of CPU, so one
+process tops out at some tens of cases a second however many requests are in
+flight. Here the parent process works as one of the workers and starts the
+others; they share, through ``multiprocessing`` memory:
 
 - the next item of the to-do list (whoever is free takes it, so a slow start
   of one process costs nothing),
 - the money spent (``--max-cost`` holds for the whole run),
 - a stop flag (a rejected key or Ctrl-C stops everyone),
 - the provider's 429 pause (:meth:`RateGate.across_processes`).
+
+On Linux, when the parent runs a single thread, a child is a ``fork``: it has
+the loaded suite and every imported module from the first instant, so it takes
+its share of the slots at once. Elsewhere a child is ``spawn``-ed: it imports
+the package and unpickles the suite, which takes a second or so, and the
+parent works with every slot meanwhile, handing the child its share one slot
+at a time as its own requests come back.
 
 The parent is the only writer of the store: a child sends each result, already
 encoded as the row to insert, through a queue, and the parent writes it at
@@ -27,6 +34,8 @@ import multiprocessing
 import os
 import queue
 import signal
+import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -49,6 +58,17 @@ FILL_WAIT_S = 2.0
 GRANT_POLL_S = 0.01
 
 _PR_SET_PDEATHSIG = 1
+
+
+def start_method() -> str:
+    """``fork`` where it is safe and cheap (Linux, and this process runs one thread), else ``spawn``.
+
+    A fork copies only the calling thread, so a lock another thread held would
+    stay locked in the child for good: with any other thread alive, spawn.
+    """
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
 
 
 class SharedLedger:
@@ -232,7 +252,8 @@ async def run_in_processes(
     """
     options = runner.options
     recipe: ProviderRecipe = options.recipe
-    context = multiprocessing.get_context("spawn")
+    forked = start_method() == "fork"
+    context = multiprocessing.get_context("fork") if forked else multiprocessing.get_context("spawn")
     ledger = SharedLedger(context)
     gate = RateGate.across_processes(context)
     runner.options = replace(options, provider=recipe.build(gate))
@@ -264,9 +285,13 @@ async def run_in_processes(
         )
         for i, share in enumerate(shares[1:])
     ]
-    # The parent starts with every slot, and gives each child its share when the child is ready:
-    # the seconds a child takes to start are not lost.
-    slots = InFlightLimit(runner.options.provider, options.concurrency)
+    if forked:
+        # A forked child is ready within milliseconds: it gets its share from the start.
+        _grant_all(granted, shares)
+        _start(children)
+    # A spawned child takes a second or more to start: meanwhile the parent works with every slot, and
+    # gives each child its share when the child says it is ready.
+    slots = InFlightLimit(runner.options.provider, shares[0] if forked else options.concurrency)
     keep = runner.keeper(progress, on_progress)
     local = asyncio.create_task(runner.work(run, todo, ledger, options.concurrency, keep, slots))
     handovers: list[asyncio.Task[None]] = []
@@ -278,18 +303,20 @@ async def run_in_processes(
         await slots.shrink(shares[index + 1], grant)
 
     def on_ready(index: int) -> None:
-        handovers.append(asyncio.create_task(hand_over(index)))
+        if not forked:
+            handovers.append(asyncio.create_task(hand_over(index)))
 
     fatal: list[tuple[str, str]] = []
     finished = 0
     try:
-        # Starting a child pickles the suite for it, which holds the interpreter for a moment: first let
-        # the parent fill its slots, then start the children while those requests are out.
-        waited = 0.0
-        while not slots.saturated() and not local.done() and waited < FILL_WAIT_S:
-            await asyncio.sleep(0.01)
-            waited += 0.01
-        await asyncio.to_thread(_start, children)
+        if not forked:
+            # Spawning a child pickles the suite for it, which holds the interpreter for a moment: first
+            # let the parent fill its slots, then start the children while those requests are out.
+            waited = 0.0
+            while not slots.saturated() and not local.done() and waited < FILL_WAIT_S:
+                await asyncio.sleep(0.01)
+                waited += 0.01
+            await asyncio.to_thread(_start, children)
         while True:
             finished += _drain(events, progress, on_progress, runner, fatal, on_ready)
             if (fatal or (local.done() and not local.cancelled() and local.exception())) and not ledger.stopped():

@@ -600,7 +600,7 @@ class SuiteRunner:
         )
 
     def _finish(self, run: RunInfo, status: str) -> RunInfo:
-        totals = summarize(self.store.results(run.id, outputs=False), run, self.suite)
+        totals = summarize(self.store.results(run.id, outputs=False, scores=False), run, self.suite)
         if status == "complete" and totals["scored"] < totals["expected"]:
             status = "incomplete"
         self.store.update_run(run.id, status=status, totals=totals, ended_at=_now())

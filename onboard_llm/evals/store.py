@@ -351,16 +351,19 @@ class EvalStore:
             writing=True,
         )
 
-    def results(self, run_id: str, *, outputs: bool = True) -> list[CaseResult]:
+    def results(self, run_id: str, *, outputs: bool = True, scores: bool = True) -> list[CaseResult]:
         """Every saved result of a run, ordered by case id, then repeat.
 
-        ``outputs=False`` leaves the raw answers and plans out (as None): totals and reports
-        over thousands of results then cost little memory.
+        ``outputs=False`` leaves the raw answers and plans out (as None), and
+        ``scores=False`` the scorers' verdicts (as []): totals and reports over
+        thousands of results then cost little memory and time.
         """
         conn = self._open(create=False)
         if conn is None:
             return []
         columns = _RESULT_COLUMNS if outputs else _RESULT_COLUMNS.replace("raw, plan_json", "NULL, NULL")
+        if not scores:
+            columns = columns.replace("scores_json", "NULL")
         rows = self._query(
             conn, f"SELECT {columns} FROM eval_results WHERE run_id = ? ORDER BY case_id, repeat", (run_id,)
         )

@@ -6,6 +6,7 @@ import asyncio
 import json
 import multiprocessing
 import pickle
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from onboard_llm.errors import BadInputError, ConfigError
-from onboard_llm.evals.parallel import SharedLedger, _split
+from onboard_llm.evals.parallel import SharedLedger, _split, start_method
 from onboard_llm.evals.runner import OPEN_CASES_PER_SLOT, LocalLedger, RunOptions, SuiteRunner
 from onboard_llm.evals.store import EvalStore
 from onboard_llm.evals.suite import Suite, load_suite
@@ -49,7 +50,15 @@ def suite() -> Suite:
     return load_suite(SHIPPED)
 
 
-def test_two_processes_score_every_case_once_with_the_same_results(suite: Suite, tmp_path: Path) -> None:
+@pytest.fixture(params=["fork", "spawn"])
+def start(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test with children forked (each gets its share at once) and spawned (handed over slot by slot)."""
+    method = str(request.param)
+    monkeypatch.setattr("onboard_llm.evals.parallel.start_method", lambda: method)
+    return method
+
+
+def test_two_processes_score_every_case_once_with_the_same_results(suite: Suite, tmp_path: Path, start: str) -> None:
     with EvalStore(tmp_path / "store.sqlite3") as store:
         single = asyncio.run(SuiteRunner(suite, _options(4, 1, repeats=3), store).run())
         seen: list[int] = []
@@ -68,7 +77,7 @@ def test_two_processes_score_every_case_once_with_the_same_results(suite: Suite,
     assert seen == list(range(1, 25))
 
 
-def test_resuming_in_processes_runs_only_what_is_missing(suite: Suite, tmp_path: Path) -> None:
+def test_resuming_in_processes_runs_only_what_is_missing(suite: Suite, tmp_path: Path, start: str) -> None:
     with EvalStore(tmp_path / "store.sqlite3") as store:
         runner = SuiteRunner(suite, _options(2, 1), store)
         run = runner.new_run()
@@ -100,6 +109,21 @@ def test_the_runner_chooses_processes_only_when_it_can_and_it_pays(suite: Suite,
         # Never more processes than cases in flight or cases to run.
         assert SuiteRunner(suite, _options(3, 8), store).processes_for(1000) == 3
         assert SuiteRunner(suite, _options(64, 8), store).processes_for(2) == 2
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is chosen on Linux only")
+def test_children_are_forked_only_while_this_process_runs_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as patch:
+        patch.setattr(threading, "active_count", lambda: 1)
+        assert start_method() == "fork"
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        assert start_method() == "spawn"  # a fork would copy a lock the other thread may hold
+    finally:
+        stop.set()
+        other.join()
 
 
 def test_split_shares_the_cases_in_flight() -> None:
@@ -258,7 +282,7 @@ def _loopback_options(url: str, concurrency: int, processes: int, **extra: Any) 
 
 
 @pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
-def test_a_rejected_key_stops_every_process_and_fails_the_run(tmp_path: Path, chat_server: str) -> None:
+def test_a_rejected_key_stops_every_process_and_fails_the_run(tmp_path: Path, chat_server: str, start: str) -> None:
     _Chat.status = 401
     suite = _loopback_suite(tmp_path, 12)
     with EvalStore(tmp_path / "store.sqlite3") as store:
@@ -271,7 +295,7 @@ def test_a_rejected_key_stops_every_process_and_fails_the_run(tmp_path: Path, ch
 
 
 @pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
-def test_the_budget_holds_across_processes(tmp_path: Path, chat_server: str) -> None:
+def test_the_budget_holds_across_processes(tmp_path: Path, chat_server: str, start: str) -> None:
     suite = _loopback_suite(tmp_path, 20)
     # 10 input and 10 output tokens at $5000 per million each: $0.10 a case.
     prices = PriceTable({"openai-compatible:m": ModelPrice(5000.0, 5000.0, 5000.0)}, read_on="2026-11-23")
@@ -284,17 +308,17 @@ def test_the_budget_holds_across_processes(tmp_path: Path, chat_server: str) -> 
     assert run.status == "incomplete"
     spent = sum(r.cost_usd or 0.0 for r in results)
     # Every process stops taking cases once the shared total reaches the budget; only cases already
-    # open may finish past it: at most OPEN_CASES_PER_SLOT per slot in each process (the parent starts
-    # with all 4 slots, the child gets 2 of them).
+    # open may finish past it: at most OPEN_CASES_PER_SLOT per slot in each process (a spawning parent
+    # starts with all 4 slots, and the child gets 2 of them).
     open_cases = OPEN_CASES_PER_SLOT * (4 + 2)
     assert 0.35 <= spent <= 0.35 + 0.1 * open_cases + 1e-9
     assert 4 <= len(results) < 20
 
 
 @pytest.mark.block_network(allowed_hosts=["127.0.0.1"])
-def test_never_more_requests_in_flight_than_the_concurrency(tmp_path: Path, chat_server: str) -> None:
-    # The parent starts with all 4 slots and hands the child 2 of them as its own requests come back:
-    # the server must never see a fifth request at once.
+def test_never_more_requests_in_flight_than_the_concurrency(tmp_path: Path, chat_server: str, start: str) -> None:
+    # A forked child gets 2 of the 4 slots from the start; a spawning parent starts with all 4 and hands
+    # the child 2 of them as its own requests come back: either way the server never sees a fifth at once.
     _Chat.delay = 0.3
     suite = _loopback_suite(tmp_path, 24)
     with EvalStore(tmp_path / "store.sqlite3") as store:
