@@ -77,9 +77,16 @@ class EvalCase:
     id: str
     path: Path
     handoff: HandoffInput
-    golden: GoldenPlan
+    #: The golden plan as compact JSON, checked at load: a parsed one takes five times the memory, and a
+    #: suite of many cases would hold them all for the whole run.
+    golden_json: str
     expect: Expectations
     threshold: float
+
+    @property
+    def golden(self) -> GoldenPlan:
+        """The golden plan, parsed afresh (tens of microseconds) each time it is asked for."""
+        return GoldenPlan.model_validate_json(self.golden_json)
 
 
 @dataclass
@@ -192,7 +199,7 @@ def _load_case(folder: Path, threshold: float, problems: list[str]) -> EvalCase 
             problems += _pydantic_problems(exc, str(folder / "expect.yaml"))
     if handoff is None or golden is None or len(problems) > before:
         return None
-    return EvalCase(folder.name, folder, handoff, golden, expect, threshold)
+    return EvalCase(folder.name, folder, handoff, golden.model_dump_json(), expect, threshold)
 
 
 def suite_hash(path: Path, folders: list[Path]) -> str:

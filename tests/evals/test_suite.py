@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from onboard_llm.errors import BadInputError
+from onboard_llm.evals.golden import GoldenPlan
 from onboard_llm.evals.suite import CASE_FILES, load_suite
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,6 +72,8 @@ def test_the_shipped_suite_loads() -> None:
         assert case.expect.must_mention, case.id
         assert case.threshold == suite.spec.thresholds.case
         assert case.path.resolve().parent == CASES
+        # Kept as compact JSON, the golden plan reads back as the file's.
+        assert case.golden == GoldenPlan.model_validate(json.loads((case.path / "golden.json").read_text("utf-8")))
     assert re.fullmatch(r"[0-9a-f]{64}", suite.sha256)
     assert load_suite(SHIPPED).sha256 == suite.sha256
 
