@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from onboard_llm.grounding import appears_in, number_appears
-from onboard_llm.schema import KNOWN_OWNER_ROLES, PlanDraft
+from onboard_llm.schema import KNOWN_OWNER_ROLES, PlanDraft, role_token
 
 PLAN_DAYS = 90
 REVIEW_DAYS = {"review_30": 30, "review_60": 60, "review_90": 90}
@@ -36,10 +36,6 @@ class Violation:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
-
-
-def _norm_owner(owner: str) -> str:
-    return re.sub(r"[\s\-/]+", "_", owner.strip().lower())
 
 
 class _Checker:
@@ -179,7 +175,7 @@ class _Checker:
     # -- owners ----------------------------------------------------------------
 
     def owner_known(self, path: str, owner: str) -> None:
-        if owner.strip().lower() in self.names or _norm_owner(owner) in KNOWN_OWNER_ROLES:
+        if owner.strip().lower() in self.names or role_token(owner) in KNOWN_OWNER_ROLES:
             return
         self.add(
             "owner_known",

@@ -20,11 +20,19 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 SCHEMA_VERSION = "1.0"
 
 
+_TOKEN_GAPS = re.compile(r"[\s\-/]+")
+
+
+def role_token(text: str) -> str:
+    """``text`` as a snake_case token: "Executive Sponsor" and "project-lead" give executive_sponsor, project_lead."""
+    return _TOKEN_GAPS.sub("_", text.strip().lower())
+
+
 def _enum_token(value: Any) -> Any:
     # Models write "High", "Executive Sponsor" or "project-lead"; the contract
     # wants snake_case tokens. Normalising here is a repair, not a guess.
     if isinstance(value, str):
-        return re.sub(r"[\s\-/]+", "_", value.strip().lower())
+        return role_token(value)
     return value
 
 

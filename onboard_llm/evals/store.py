@@ -22,6 +22,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import pydantic_core
+
 from onboard_llm.errors import BadInputError, ConfigError
 from onboard_llm.genlog import scrub
 from onboard_llm.paths import default_db_path, open_database
@@ -103,8 +105,10 @@ def new_run_id(started_at: str | None = None) -> str:
 
 
 def _dump(value: Any) -> str:
-    # Scrubbing the serialised text keeps it valid JSON: the patterns never match quotes or backslashes.
-    return scrub(json.dumps(value, ensure_ascii=False, default=str))
+    # pydantic-core's encoder writes the same JSON as json.dumps (more tightly) several times faster: a
+    # plan is tens of kilobytes and every case stores one. Scrubbing the serialised text keeps it valid
+    # JSON: the patterns never match quotes or backslashes.
+    return scrub(pydantic_core.to_json(value, fallback=str).decode())
 
 
 def _load(text: str | None, default: Any) -> Any:

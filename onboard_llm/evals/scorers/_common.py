@@ -17,6 +17,7 @@ from onboard_llm.grounding import numbers_in
 
 _TITLES = re.compile(r"^(?:dr|prof|mr|mrs|ms|mx)\.?\s+", re.IGNORECASE)
 _PARENTHETICAL = re.compile(r"\s*\([^)]*\)")
+_WORDS = re.compile(r"\w+")
 
 
 def similarity(a: str, b: str) -> float:
@@ -72,7 +73,7 @@ def person_key(name: str) -> str:
     """A name reduced for comparison: no title ("Dr."), no parenthetical, no punctuation or case."""
     name = _PARENTHETICAL.sub(" ", name.replace("_", " ")).strip()
     name = _TITLES.sub("", name)
-    return " ".join(re.findall(r"\w+", name.lower()))
+    return " ".join(_WORDS.findall(name.lower()))
 
 
 def without_title(name: str) -> str:

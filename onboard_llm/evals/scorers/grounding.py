@@ -51,7 +51,7 @@ from onboard_llm.evals.scorers._common import (
 )
 from onboard_llm.evals.scoring import CaseOutput, PathParts, Score, SubScore, register_scorer
 from onboard_llm.grounding import appears_in, number_appears, numbers_in
-from onboard_llm.schema import KNOWN_OWNER_ROLES, OnboardingPlan
+from onboard_llm.schema import KNOWN_OWNER_ROLES, OnboardingPlan, role_token
 
 CHECKS = ("people", "figures", "integrations", "dates")
 
@@ -105,11 +105,15 @@ class _Item:
     grounded: bool
 
 
+_PARENTHETICAL = re.compile(r"\s*\([^)]*\)")
+_WORDS = re.compile(r"\w+")
+
+
 def _looks_like_person(text: str) -> bool:
-    text = re.sub(r"\s*\([^)]*\)", "", text).strip()
-    if re.sub(r"[\s\-/]+", "_", text.lower()) in KNOWN_OWNER_ROLES or not _PERSON.match(text):
+    text = _PARENTHETICAL.sub("", text).strip()
+    if role_token(text) in KNOWN_OWNER_ROLES or not _PERSON.match(text):
         return False
-    return not any(w in _ROLE_WORDS for w in re.findall(r"\w+", text.lower()))
+    return not any(w in _ROLE_WORDS for w in _WORDS.findall(text.lower()))
 
 
 _DIGIT = re.compile(r"\d")
@@ -193,7 +197,8 @@ def _path(parts: tuple[str | int, ...]) -> str:
 
 
 def _word(token: str) -> str:
-    return re.sub(r"['’]s$", "", token.strip(",'’*`"))
+    token = token.strip(",'’*`")
+    return token[:-2] if token.endswith(("'s", "’s")) else token
 
 
 def _is_capitalised(token: str) -> bool:

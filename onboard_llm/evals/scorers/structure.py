@@ -29,14 +29,10 @@ from onboard_llm.evals.scorers._common import capped, check_non_negative, clamp,
 from onboard_llm.evals.scoring import CaseOutput, Score, SubScore, register_scorer
 from onboard_llm.rules import REVIEW_DAYS, check_plan
 from onboard_llm.scheduling import timing_issues
-from onboard_llm.schema import KNOWN_OWNER_ROLES, OnboardingPlan
+from onboard_llm.schema import KNOWN_OWNER_ROLES, OnboardingPlan, role_token
 
 CHECKS = ("phases", "reviews", "kickoff", "cadence", "owners", "raci")
 _SEVERAL = re.compile(r",|;|&|\band\b|/")
-
-
-def _role_token(owner: str) -> str:
-    return re.sub(r"[\s\-/]+", "_", owner.strip().lower())
 
 
 @register_scorer("structure")
@@ -143,7 +139,7 @@ class StructureScorer:
         unknown = [
             f"{where}: owner '{who}' is neither a listed stakeholder nor a known role"
             for where, who in slots
-            if who.strip().lower() not in names and _role_token(who) not in KNOWN_OWNER_ROLES
+            if who.strip().lower() not in names and role_token(who) not in KNOWN_OWNER_ROLES
         ]
         return SubScore("owners", 1.0 - len(unknown) / len(slots), unknown)
 
@@ -153,7 +149,7 @@ class StructureScorer:
         problems: list[str] = []
         for row in plan.raci:
             who = row.accountable.strip()
-            known = who.lower() in names or _role_token(who) in KNOWN_OWNER_ROLES
+            known = who.lower() in names or role_token(who) in KNOWN_OWNER_ROLES
             if not known and _SEVERAL.search(who):
                 problems.append(f"RACI '{row.activity}': '{who}' names more than one accountable")
             elif not known:
