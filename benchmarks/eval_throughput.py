@@ -1,8 +1,9 @@
 """Eval runner throughput against a provider with a fixed latency.
 
 A separate process serves an OpenAI-compatible /v1/chat/completions on
-loopback that answers a valid plan after a fixed delay (default 1 s). The
-runner drives it through the real `openai` provider with every scorer of the
+loopback that answers a valid plan after a fixed delay (default 1 s), worded a
+little differently in each of 200 answers it cycles through. Each case is a
+copy of one shipped case with its own notes. The runner drives it through the real `openai` provider with every scorer of the
 shipped suite on, the response cache off, and the results in a throwaway
 store. For each (cases, concurrency) it reports wall time against the ideal
 cases × latency ÷ concurrency, the harness's overhead and CPU time per case,
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import multiprocessing
 import os
@@ -32,8 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE_CASE = ROOT / "evals" / "cases"
 
 
-def _serve(port: int, latency: float, body: bytes, ready: multiprocessing.synchronize.Event) -> None:
-    """A minimal HTTP/1.1 server: read one request, wait `latency`, answer `body`, keep the connection."""
+def _serve(port: int, latency: float, bodies: list[bytes], ready: multiprocessing.synchronize.Event) -> None:
+    """A minimal HTTP/1.1 server: read one request, wait `latency`, answer the next of `bodies`, keep the
+    connection."""
+    served = itertools.count()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -45,6 +49,7 @@ def _serve(port: int, latency: float, body: bytes, ready: multiprocessing.synchr
                         length = int(line.split(b":", 1)[1])
                 await reader.readexactly(length)
                 await asyncio.sleep(latency)
+                body = bodies[next(served) % len(bodies)]
                 writer.write(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
                     + str(len(body)).encode()
@@ -85,7 +90,27 @@ def _make_suite(folder: Path, count: int, source: Path) -> Path:
     return path
 
 
-def _answer_body(case: Path) -> bytes:
+#: Distinct answers the server cycles through: more distinct strings than the scorers' text caches hold,
+#: so no case is scored faster for having seen another case's answer.
+VARIANTS = 200
+
+
+def _tag(index: int) -> str:
+    """A short lower-case word per variant ("vab"): no digit (a figure) and no capital (a name)."""
+    letters = ""
+    for _ in range(2):
+        index, rest = divmod(index, 26)
+        letters = chr(ord("a") + rest) + letters
+    return "v" + letters
+
+
+def _answer_bodies(case: Path, variants: int = VARIANTS) -> list[bytes]:
+    """Chat completions answering the offline planner's plan for the case, each variant with its own wording.
+
+    A real model words every answer differently; the variants append a tag word to the free-text fields
+    the scorers read (milestones, tasks, objectives, metric names, risks, questions), and leave names,
+    figures and quotes alone, so each is still a valid, grounded plan.
+    """
     import yaml
 
     from onboard_llm.inputs import build_handoff
@@ -94,7 +119,29 @@ def _answer_body(case: Path) -> bytes:
 
     context = yaml.safe_load((case / "context.yaml").read_text(encoding="utf-8"))
     handoff = build_handoff((case / "notes.md").read_text(encoding="utf-8"), context)
-    plan = OfflineProvider().complete(render_request(handoff)[1]).text
+    plan = json.loads(OfflineProvider().complete(render_request(handoff)[1]).text)
+    bodies = []
+    for index in range(variants):
+        tag = f" ({_tag(index)})"
+        draft = json.loads(json.dumps(plan))
+        for phase in draft["phases"]:
+            phase["objectives"] = [o + tag for o in phase["objectives"]]
+            for milestone in phase["milestones"]:
+                milestone["name"] += tag
+                milestone["success_check"] += tag
+            for task in phase["tasks"]:
+                task["title"] += tag
+        for metric in draft["success_metrics"]:
+            metric["name"] += tag
+        for risk in draft["risks"]:
+            risk["mitigation"] += tag
+        for question in draft["open_questions"]:
+            question["question"] += tag
+        bodies.append(_completion(json.dumps(draft)))
+    return bodies
+
+
+def _completion(content: str) -> bytes:
     return json.dumps(
         {
             "id": "chatcmpl-bench",
@@ -104,7 +151,7 @@ def _answer_body(case: Path) -> bytes:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": plan, "refusal": None},
+                    "message": {"role": "assistant", "content": content, "refusal": None},
                     "finish_reason": "stop",
                     "logprobs": None,
                 }
@@ -194,7 +241,9 @@ def main() -> None:
 
     port = _free_port()
     ready = multiprocessing.Event()
-    server = multiprocessing.Process(target=_serve, args=(port, args.latency, _answer_body(source), ready), daemon=True)
+    server = multiprocessing.Process(
+        target=_serve, args=(port, args.latency, _answer_bodies(source), ready), daemon=True
+    )
     server.start()
     ready.wait(10)
     url = f"http://127.0.0.1:{port}/v1"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 
 import pytest
 from hypothesis import given, settings
@@ -130,3 +131,24 @@ def test_appears_in_matches_its_regex_definition(phrase: str, text: str) -> None
 
 def test_number_words_are_found_in_any_case() -> None:
     assert numbers_in("Two pilots, TWENTY seats, a Dozen admins") == {2, 20, 12}
+
+
+_QUOTES_REFERENCE = str.maketrans(dict.fromkeys("\u2018\u2019", "'") | dict.fromkeys("\u201c\u201d", '"'))
+_DASHES_REFERENCE = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212", "-"))
+
+
+def _normalize_by_definition(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES_REFERENCE).translate(_DASHES_REFERENCE).lower()
+    return re.sub(r"\s+", " ", text).strip()
+
+
+_TEXT_PIECES = st.sampled_from(
+    ["A", "b", "É", "ﬁ", "İ", "ß", "1", "½", " ", "\t", "\n", "\u00a0", "\u2028", "\u3000", "\x1c",
+     "\u2018", "\u2019", "\u201c", "\u201d", "\u2010", "\u2013", "\u2014", "\u2212", "e\u0301"]
+)  # fmt: skip
+
+
+@settings(max_examples=600)
+@given(st.lists(_TEXT_PIECES | st.text(max_size=3), max_size=12).map("".join))
+def test_normalize_text_matches_its_definition(text: str) -> None:
+    assert normalize_text(text) == _normalize_by_definition(text)
