@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from onboard_llm.errors import ConfigError, OnboardError
-from onboard_llm.evals.runner import InFlightLimit
+from onboard_llm.evals.runner import InFlightLimit, warm_up_provider
 from onboard_llm.evals.store import CaseResult, EvalStore, RunInfo, result_row
 from onboard_llm.evals.suite import EvalCase, Suite
 from onboard_llm.pipeline import render_request
@@ -192,8 +192,7 @@ async def _child_work(job: ChildJob, ledger: SharedLedger, gate: RateGate, event
 
     # What a first case would pay (the SDK's import, its client, the templates) is paid before the
     # parent hands over any slot.
-    if (warm_up := getattr(runner.options.provider, "warm_up", None)) is not None:
-        warm_up()
+    warm_up_provider(runner.options.provider)
     if todo:
         render_request(todo[0][0].handoff, job.prompt, registry=runner.registry)
     # Ready: the parent hands this child its share of the slots one by one, as its own requests come
@@ -257,6 +256,8 @@ async def run_in_processes(
     ledger = SharedLedger(context)
     gate = RateGate.across_processes(context)
     runner.options = replace(options, provider=recipe.build(gate))
+    # Before any fork: the SDK's modules, loaded once here, are a forked child's too.
+    warm_up_provider(runner.options.provider)
     events = context.Queue()
     shares = _split(options.concurrency, processes)
     job = ChildJob(

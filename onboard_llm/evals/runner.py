@@ -278,6 +278,17 @@ def settle_memory() -> None:
     gc.set_threshold(*EVAL_GC_THRESHOLDS)
 
 
+def warm_up_provider(provider: Provider) -> None:
+    """Let a provider pay its one-time costs (its SDK's import, this event loop's client) now.
+
+    Called before a run's first requests go out, which would otherwise all wait
+    behind the first one's.
+    """
+    warm_up = getattr(provider, "warm_up", None)
+    if warm_up is not None:
+        warm_up()
+
+
 def build_scorers(suite: Suite) -> list[tuple[float, Scorer]]:
     """The suite's scorers with their weights."""
     return [(spec.weight, get_scorer(spec.name, **spec.params)) for spec in suite.spec.scorers]
@@ -487,6 +498,7 @@ class SuiteRunner:
         missing.
         """
         slots = limit or InFlightLimit(self.options.provider, concurrency)
+        warm_up_provider(self.options.provider)
 
         async def worker() -> None:
             while not ledger.stopped():
