@@ -213,3 +213,29 @@ def test_repeats_run_each_case_k_times(tmp_path: Path) -> None:
         result = run(suite, store, provider, repeats=2)
         keys = sorted((r.case_id, r.repeat) for r in store.results(result.id))  # type: ignore[attr-defined]
     assert keys == [(f"case-{i:02d}", r) for i in range(3) for r in range(2)]
+
+
+class WarmingProvider(SlowProvider):
+    """Records when it is warmed up, and in which event loop, next to its requests."""
+
+    def __init__(self) -> None:
+        super().__init__(delay=0.01)
+        self.events: list[tuple[str, asyncio.AbstractEventLoop]] = []
+
+    def warm_up(self) -> None:
+        self.events.append(("warm_up", asyncio.get_running_loop()))
+
+    async def acomplete(self, request: CompletionRequest) -> Completion:
+        self.events.append(("request", asyncio.get_running_loop()))
+        return await super().acomplete(request)
+
+
+def test_the_provider_is_warmed_up_in_the_run_loop_before_the_first_request(tmp_path: Path) -> None:
+    suite = make_suite(tmp_path, 4)
+    provider = WarmingProvider()
+    with EvalStore(tmp_path / "store.sqlite3") as store:
+        result = run(suite, store, provider, concurrency=2)
+    assert result.status == "complete"  # type: ignore[attr-defined]
+    kinds = [kind for kind, _ in provider.events]
+    assert kinds == ["warm_up"] + ["request"] * 4
+    assert len({loop for _, loop in provider.events}) == 1  # the client it makes belongs to the run's loop
