@@ -437,3 +437,16 @@ def test_cli_export_format_is_required(plan_file: Path) -> None:
     result = run(str(plan_file))
     assert result.exit_code == 2
     assert "--format" in result.output
+
+
+@pytest.mark.parametrize("title", ['=HYPERLINK("http://evil.example","x")', "+1 sync", "-flag", "@SUM(A1)", "\tTab"])
+def test_csv_text_a_spreadsheet_would_run_gets_a_leading_quote(title: str) -> None:
+    plan = example_plan("terse-bullets.md")
+    phase = plan.phases[0]
+    odd = phase.tasks[0].model_copy(update={"title": title})
+    phases = [phase.model_copy(update={"tasks": [odd, *phase.tasks[1:]]}), *plan.phases[1:]]
+    _, rows = csv_rows(render_csv(plan.model_copy(update={"phases": phases})))
+    titles = {r["title"] for r in rows}
+    assert "'" + title in titles and title not in titles
+    # Nor does any other cell start a formula: the depends_on of a milestone the task leads to names it too.
+    assert all(not value.startswith(("=", "+", "@")) for r in rows for value in r.values())

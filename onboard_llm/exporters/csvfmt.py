@@ -6,6 +6,12 @@ confirmed" contain semicolons). The ``milestone`` column of a milestone row is i
 name, and of a task row the milestones that task leads to (those that depend on
 it): that is the grouping import tools call a task's milestone or epic, while
 what the task itself waits on is in ``depends_on``.
+
+A text cell that a spreadsheet would read as a formula (it starts with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return) gets a leading ``'``: the
+text comes from a model's answer, and a cell such as
+``=HYPERLINK("http://...")`` must not run when the file is opened in Excel or
+Sheets, which show the text without the quote.
 """
 
 from __future__ import annotations
@@ -59,14 +65,14 @@ def render_csv(plan: OnboardingPlan, *, audience: Audience = "internal") -> str:
         is_milestone = isinstance(item, DatedMilestone)
         writer.writerow(
             (
-                _name(item),
-                item.success_check if isinstance(item, DatedMilestone) else "",
-                _who(item.owner),
+                _text(_name(item)),
+                _text(item.success_check if isinstance(item, DatedMilestone) else ""),
+                _text(_who(item.owner)),
                 item.date.isoformat(),
-                phase.name,
-                item.name if isinstance(item, DatedMilestone) else _join(leads_to.get(item.id, [])),
+                _text(phase.name),
+                _text(item.name if isinstance(item, DatedMilestone) else _join(leads_to.get(item.id, []))),
                 "true" if item.customer_visible else "false",
-                _join(names.get(dep, dep) for dep in item.depends_on if internal or dep in names),
+                _text(_join(names.get(dep, dep) for dep in item.depends_on if internal or dep in names)),
                 "milestone" if is_milestone else "task",
             )
         )
@@ -75,6 +81,15 @@ def render_csv(plan: OnboardingPlan, *, audience: Audience = "internal") -> str:
 
 def _name(item: DatedTask | DatedMilestone) -> str:
     return item.name if isinstance(item, DatedMilestone) else item.title
+
+
+#: What a spreadsheet takes for the start of a formula (OWASP's list for CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    """A text cell that no spreadsheet runs as a formula."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def _join(values: Iterable[str]) -> str:
