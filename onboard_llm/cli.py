@@ -408,13 +408,18 @@ def providers_check(specs: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.argument("shape", type=click.Choice(["plan", "draft"]), default="plan")
+@click.argument("shape", type=click.Choice(["plan", "draft", "recovery"]), default="plan")
 def schema(shape: str) -> None:
-    """Print the JSON Schema of a dated plan (or of the draft a model writes)."""
+    """Print the JSON Schema of a dated plan, of the draft a model writes, or of a rescue plan."""
+    from pydantic import BaseModel
+
+    from onboard_llm.recovery_schema import RecoveryPlan
     from onboard_llm.schema import OnboardingPlan, PlanDraft
     from onboard_llm.schema_export import schema_file_text
 
-    click.echo(schema_file_text(OnboardingPlan if shape == "plan" else PlanDraft), nl=False)
+    models: dict[str, type[BaseModel]] = {"plan": OnboardingPlan, "draft": PlanDraft, "recovery": RecoveryPlan}
+    model = models[shape]
+    click.echo(schema_file_text(model), nl=False)
 
 
 @cli.group(cls=OnboardGroup)

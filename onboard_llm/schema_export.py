@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from onboard_llm.recovery_schema import RecoveryPlan
 from onboard_llm.resources import data_dir
 from onboard_llm.schema import OnboardingPlan, PlanDraft
 
@@ -24,6 +25,7 @@ _DROP = frozenset({"default", "title", "minLength", "maxLength"})
 SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "plan_draft.schema.json": PlanDraft,
     "onboarding_plan.schema.json": OnboardingPlan,
+    "recovery_plan.schema.json": RecoveryPlan,
 }
 
 

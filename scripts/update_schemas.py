@@ -1,6 +1,6 @@
 """Rewrite schemas/ from the plan models.
 
-Run after changing onboard_llm/schema.py or onboard_llm/schema_export.py:
+Run after changing onboard_llm/schema.py, onboard_llm/recovery_schema.py or onboard_llm/schema_export.py:
 
     python scripts/update_schemas.py          # rewrite the files
     python scripts/update_schemas.py --check  # exit 1 if any file is stale

@@ -343,7 +343,9 @@ def test_provider_from_environment() -> None:
     assert "nosuch" in one_error_line(run("plan", NOTES, env={"ONBOARD_PROVIDER": "nosuch"}))
 
 
-@pytest.mark.parametrize("shape, file", [([], "onboarding_plan"), (["draft"], "plan_draft")])
+@pytest.mark.parametrize(
+    "shape, file", [([], "onboarding_plan"), (["draft"], "plan_draft"), (["recovery"], "recovery_plan")]
+)
 def test_schema_command_prints_the_shipped_schema(shape: list[str], file: str) -> None:
     result = ok(run("schema", *shape))
     shipped = json.loads((ROOT / "schemas" / f"{file}.schema.json").read_text(encoding="utf-8"))

@@ -13,6 +13,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
+from onboard_llm.recovery_schema import RecoveryPlan
 from onboard_llm.schema import OnboardingPlan, PlanDraft
 from onboard_llm.schema_export import (
     SCHEMA_FILES,
@@ -90,7 +91,9 @@ def test_every_object_is_closed_and_fully_required(name: str, model: type[BaseMo
             assert keyword not in node, f"{name} {path}: strict mode refuses '{keyword}'"
         if path != "#":
             assert "title" not in node, f"{name} {path}: titles are noise below the top level"
-    assert objects > 20, "the walk found too few objects to be looking at the plan schema"
+    # Sanity: the walk reached the top level and every object it defines.
+    defined = sum(1 for d in schema.get("$defs", {}).values() if d.get("type") == "object")
+    assert objects >= 1 + defined >= 7, "the walk found too few objects to be looking at the schema"
 
 
 def _model_objects(model: type[BaseModel]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
@@ -120,7 +123,10 @@ def test_optional_fields_are_nullable(name: str, model: type[BaseModel]) -> None
                 branches = strict["properties"][prop].get("anyOf", [])
                 assert {"type": "null"} in branches, f"{name} {where}/{prop}: an optional field must be nullable"
                 assert len(branches) == 2, f"{name} {where}/{prop}: expected one type or null, got {branches}"
-    assert optional > 10, "too few optional fields found; the check is not looking at the models"
+    # Sanity: the plan models have many optional fields (a rescue plan has none).
+    assert optional > 10 or model is RecoveryPlan, (
+        "too few optional fields found; the check is not looking at the models"
+    )
 
 
 @pytest.mark.parametrize(("name", "model"), MODELS)
