@@ -14,15 +14,10 @@ import builtins
 import datetime as dt
 import json
 import re
-import sqlite3
-import threading
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from onboard_llm.errors import ConfigError
-from onboard_llm.paths import default_db_path, open_database
+from onboard_llm.paths import ComponentTables, json_or
 from onboard_llm.providers.base import Usage
 
 if TYPE_CHECKING:
@@ -149,13 +144,12 @@ class GenerationRecord:
         return {**asdict(self), "status": self.status}
 
 
-class GenerationLog:
+class GenerationLog(ComponentTables):
     """The ``generations`` table of the onboard database (``--db`` / ``ONBOARD_DB``)."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path: Path = path if path is not None else default_db_path()
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
+    what = "generation log"
+    component = COMPONENT
+    steps = MIGRATIONS
 
     # -- public API -------------------------------------------------------------
 
@@ -184,17 +178,14 @@ class GenerationLog:
             _dump(rec.attempts),
             _dump(rec.plan) if rec.plan is not None else None,
         )
-        try:
-            with self._lock:
-                cursor = conn.execute(
-                    "INSERT INTO generations (created_at, prompt_name, prompt_version, prompt_sha256, provider, "
-                    "model, status, error, input_tokens, output_tokens, cached_tokens, cost_usd, latency_s, "
-                    "attempt_count, params_json, messages_json, attempts_json, plan_json) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    values,
-                )
-        except sqlite3.Error as exc:
-            raise ConfigError(f"cannot write to the generation log {self.path}: {exc}") from None
+        cursor = self._execute(
+            conn,
+            "INSERT INTO generations (created_at, prompt_name, prompt_version, prompt_sha256, provider, "
+            "model, status, error, input_tokens, output_tokens, cached_tokens, cost_usd, latency_s, "
+            "attempt_count, params_json, messages_json, attempts_json, plan_json) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            values,
+        )
         new_id = cursor.lastrowid
         assert new_id is not None
         rec.id = new_id
@@ -216,50 +207,11 @@ class GenerationLog:
         rows = self._query(conn, f"SELECT {_COLUMNS} FROM generations WHERE id = ?", (int(id),))
         return _from_row(rows[0]) if rows else None
 
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def __enter__(self) -> GenerationLog:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    # -- internals -------------------------------------------------------------
-
-    def _open(self, *, create: bool) -> sqlite3.Connection | None:
-        if self._conn is None:
-            self._conn = open_database(
-                self.path, create=create, what="generation log", component=COMPONENT, steps=MIGRATIONS
-            )
-        return self._conn
-
-    def _query(self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> builtins.list[tuple[Any, ...]]:
-        try:
-            with self._lock:
-                return conn.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise ConfigError(f"cannot read the generation log {self.path}: {exc}") from None
-
 
 _COLUMNS = (
     "id, created_at, prompt_name, prompt_version, prompt_sha256, provider, model, error, input_tokens, "
     "output_tokens, cached_tokens, cost_usd, latency_s, params_json, messages_json, attempts_json, plan_json"
 )
-
-
-def _load(text: str | None, default: Any) -> Any:
-    if text is None:
-        return default
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return default
 
 
 def _from_row(row: tuple[Any, ...]) -> GenerationRecord:
@@ -290,10 +242,10 @@ def _from_row(row: tuple[Any, ...]) -> GenerationRecord:
         prompt_sha256=prompt_sha256,
         provider=provider,
         model=model,
-        params=_load(params_json, {}),
-        messages=_load(messages_json, []),
-        attempts=_load(attempts_json, []),
-        plan=_load(plan_json, None),
+        params=json_or(params_json, {}),
+        messages=json_or(messages_json, []),
+        attempts=json_or(attempts_json, []),
+        plan=json_or(plan_json, None),
         error=error,
         usage={"input": int(input_tokens), "output": int(output_tokens), "cached": int(cached_tokens)},
         cost_usd=None if cost_usd is None else float(cost_usd),

@@ -8,11 +8,15 @@ folders are made when a store is first opened.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import Any, ClassVar, Self
 
 import platformdirs
 
@@ -154,14 +158,88 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+class ComponentTables:
+    """One component's tables in the shared database: opened (and migrated) on first use, used under
+    one lock, closed by ``close()`` or a ``with`` block, every SQLite failure a one-line ConfigError.
+
+    A subclass names itself in messages (``what``), its row in the meta table
+    (``component``) and its migrations (``steps``).
+    """
+
+    what: ClassVar[str]
+    component: ClassVar[str]
+    steps: ClassVar[Sequence[Sequence[str]]]
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path: Path = path if path is not None else default_db_path()
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _open(self, *, create: bool) -> sqlite3.Connection | None:
+        """The connection; None when only reading and the file is not there yet."""
+        with self._lock:
+            if self._conn is None:
+                self._conn = open_database(
+                    self.path, create=create, what=self.what, component=self.component, steps=self.steps
+                )
+            return self._conn
+
+    def _execute(
+        self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...], *, pass_conflicts: bool = False
+    ) -> sqlite3.Cursor:
+        """Run one writing statement; with ``pass_conflicts`` a constraint violation is raised as it is."""
+        try:
+            with self._lock:
+                return conn.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            if pass_conflicts:
+                raise
+            raise ConfigError(f"cannot write to the {self.what} {self.path}: {_one_line(exc)}") from None
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot write to the {self.what} {self.path}: {_one_line(exc)}") from None
+
+    def _query(self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        try:
+            with self._lock:
+                return conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot read the {self.what} {self.path}: {_one_line(exc)}") from None
+
+
+def json_or(text: str | None, default: Any) -> Any:
+    """A stored JSON column read back, or ``default`` when it is empty or not JSON."""
+    if text is None:
+        return default
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return default
+
+
 __all__ = [
     "APP_NAME",
     "BUSY_TIMEOUT_S",
     "DB_FILENAME",
+    "ComponentTables",
     "connect",
     "default_cache_dir",
     "default_db_path",
     "ensure_folder",
+    "json_or",
     "migrate",
     "open_database",
 ]

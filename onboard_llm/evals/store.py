@@ -12,21 +12,16 @@ Several processes may use the file at once (WAL): one writes while others read.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 import secrets
 import sqlite3
-import threading
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import pydantic_core
 
 from onboard_llm.errors import BadInputError, ConfigError
 from onboard_llm.genlog import scrub
-from onboard_llm.paths import default_db_path, open_database
+from onboard_llm.paths import ComponentTables, json_or
 
 COMPONENT = "evals"
 
@@ -109,19 +104,6 @@ def _dump(value: Any) -> str:
     # plan is tens of kilobytes and every case stores one. Scrubbing the serialised text keeps it valid
     # JSON: the patterns never match quotes or backslashes.
     return scrub(pydantic_core.to_json(value, fallback=str).decode())
-
-
-def _load(text: str | None, default: Any) -> Any:
-    if text is None:
-        return default
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return default
-
-
-def _one_line(exc: BaseException) -> str:
-    return re.sub(r"\s+", " ", str(exc)).strip() or type(exc).__name__
 
 
 @dataclass
@@ -207,13 +189,12 @@ def result_row(result: CaseResult) -> tuple[Any, ...]:
     )
 
 
-class EvalStore:
+class EvalStore(ComponentTables):
     """The ``eval_runs`` and ``eval_results`` tables of the onboard database (``--db`` / ``ONBOARD_DB``)."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path: Path = path if path is not None else default_db_path()
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.RLock()
+    what = "eval store"
+    component = COMPONENT
+    steps = MIGRATIONS
 
     # -- runs -------------------------------------------------------------------
 
@@ -252,7 +233,6 @@ class EvalStore:
                     conn,
                     f"INSERT INTO eval_runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     values,
-                    writing=True,
                     pass_conflicts=True,
                 )
             except sqlite3.IntegrityError:
@@ -326,9 +306,7 @@ class EvalStore:
             if not self._query(conn, "SELECT 1 FROM eval_runs WHERE id = ?", (run_id,)):
                 raise BadInputError(f"no eval run {run_id} in {self.path}")
             return
-        cursor = self._execute(
-            conn, f"UPDATE eval_runs SET {', '.join(sets)} WHERE id = ?", (*values, run_id), writing=True
-        )
+        cursor = self._execute(conn, f"UPDATE eval_runs SET {', '.join(sets)} WHERE id = ?", (*values, run_id))
         if cursor.rowcount == 0:
             raise BadInputError(f"no eval run {run_id} in {self.path}")
 
@@ -352,7 +330,6 @@ class EvalStore:
             "cached_tokens = excluded.cached_tokens, cost_usd = excluded.cost_usd, latency_s = excluded.latency_s, "
             "error = excluded.error, attempts = excluded.attempts, created_at = excluded.created_at",
             values,
-            writing=True,
         )
 
     def results(self, run_id: str, *, outputs: bool = True, scores: bool = True) -> list[CaseResult]:
@@ -406,63 +383,11 @@ class EvalStore:
                 case_id,
                 int(repeat),
             ),
-            writing=True,
         )
         if cursor.rowcount == 0:
             raise BadInputError(f"no result for case {case_id} repeat {repeat} of eval run {run_id} in {self.path}")
 
     # -- lifetime ---------------------------------------------------------------
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def __enter__(self) -> EvalStore:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    # -- internals ---------------------------------------------------------------
-
-    def _open(self, *, create: bool) -> sqlite3.Connection | None:
-        with self._lock:
-            if self._conn is None:
-                self._conn = open_database(
-                    self.path, create=create, what="eval store", component=COMPONENT, steps=MIGRATIONS
-                )
-            return self._conn
-
-    def _execute(
-        self,
-        conn: sqlite3.Connection,
-        sql: str,
-        params: tuple[Any, ...],
-        *,
-        writing: bool,
-        pass_conflicts: bool = False,
-    ) -> sqlite3.Cursor:
-        try:
-            with self._lock:
-                return conn.execute(sql, params)
-        except sqlite3.IntegrityError as exc:
-            if pass_conflicts:
-                raise
-            raise ConfigError(f"cannot write to the eval store {self.path}: {_one_line(exc)}") from None
-        except sqlite3.Error as exc:
-            verb = "write to" if writing else "read"
-            raise ConfigError(f"cannot {verb} the eval store {self.path}: {_one_line(exc)}") from None
-
-    def _query(self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        try:
-            with self._lock:
-                return conn.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise ConfigError(f"cannot read the eval store {self.path}: {_one_line(exc)}") from None
 
 
 def _run_from_row(row: tuple[Any, ...]) -> RunInfo:
@@ -495,13 +420,13 @@ def _run_from_row(row: tuple[Any, ...]) -> RunInfo:
         prompt_sha256=prompt_sha256,
         provider=provider,
         model=model,
-        params=_load(params_json, {}),
+        params=json_or(params_json, {}),
         git_commit=git_commit,
         started_at=started_at,
         ended_at=ended_at,
         status=status,
-        totals=_load(totals_json, {}),
-        case_ids=[str(case_id) for case_id in _load(case_ids_json, [])],
+        totals=json_or(totals_json, {}),
+        case_ids=[str(case_id) for case_id in json_or(case_ids_json, [])],
         repeats=int(repeats),
     )
 
@@ -530,8 +455,8 @@ def _result_from_row(row: tuple[Any, ...]) -> CaseResult:
         case_id=case_id,
         repeat=int(repeat),
         raw=raw,
-        plan=_load(plan_json, None),
-        scores=_load(scores_json, []),
+        plan=json_or(plan_json, None),
+        scores=json_or(scores_json, []),
         total=None if total is None else float(total),
         passed=None if passed is None else bool(passed),
         usage={"input": int(input_tokens), "output": int(output_tokens), "cached": int(cached_tokens)},
