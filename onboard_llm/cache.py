@@ -17,10 +17,9 @@ import threading
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from onboard_llm.paths import connect, default_cache_dir, ensure_folder
+from onboard_llm.paths import HeldConnection, connect, default_cache_dir, ensure_folder
 from onboard_llm.providers.base import Completion, CompletionRequest, Usage
 
 CACHE_FILENAME = "responses.sqlite3"
@@ -74,11 +73,12 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
 
-class ResponseCache:
+class ResponseCache(HeldConnection):
     """Provider answers stored by :meth:`key`; safe for several processes at once (WAL).
 
     Only complete answers are stored (finish reason ``stop``, no refusal), so a
-    truncated or refused answer is always asked for again.
+    truncated or refused answer is always asked for again. Once closed, lookups
+    are misses.
     """
 
     def __init__(self, folder: Path | None = None) -> None:
@@ -243,23 +243,6 @@ class ResponseCache:
         self.disabled_reason = None
         self._open()
         return 0
-
-    # -- lifecycle -------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the file; later calls behave as cache misses."""
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def __enter__(self) -> ResponseCache:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     # -- internals -------------------------------------------------------------
 

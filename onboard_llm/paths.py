@@ -14,6 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Self
@@ -158,22 +159,11 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-class ComponentTables:
-    """One component's tables in the shared database: opened (and migrated) on first use, used under
-    one lock, closed by ``close()`` or a ``with`` block, every SQLite failure a one-line ConfigError.
+class HeldConnection:
+    """A SQLite connection (or none yet) used under a lock; ``close()`` or a ``with`` block closes it."""
 
-    A subclass names itself in messages (``what``), its row in the meta table
-    (``component``) and its migrations (``steps``).
-    """
-
-    what: ClassVar[str]
-    component: ClassVar[str]
-    steps: ClassVar[Sequence[Sequence[str]]]
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.path: Path = path if path is not None else default_db_path()
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.RLock()
+    _conn: sqlite3.Connection | None
+    _lock: AbstractContextManager[Any]
 
     def close(self) -> None:
         with self._lock:
@@ -188,6 +178,24 @@ class ComponentTables:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+class ComponentTables(HeldConnection):
+    """One component's tables in the shared database: opened (and migrated) on first use, used under
+    one lock, every SQLite failure a one-line ConfigError.
+
+    A subclass names itself in messages (``what``), its row in the meta table
+    (``component``) and its migrations (``steps``).
+    """
+
+    what: ClassVar[str]
+    component: ClassVar[str]
+    steps: ClassVar[Sequence[Sequence[str]]]
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path: Path = path if path is not None else default_db_path()
+        self._conn = None
+        self._lock = threading.RLock()
 
     def _open(self, *, create: bool) -> sqlite3.Connection | None:
         """The connection; None when only reading and the file is not there yet."""
@@ -235,6 +243,7 @@ __all__ = [
     "BUSY_TIMEOUT_S",
     "DB_FILENAME",
     "ComponentTables",
+    "HeldConnection",
     "connect",
     "default_cache_dir",
     "default_db_path",
