@@ -34,7 +34,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,6 +232,36 @@ def proper_nouns(text: str) -> list[str]:
     return found
 
 
+def _people_mentions(plan: OnboardingPlan) -> Iterator[tuple[str, Callable[[], str], bool]]:
+    """Every name the plan gives a person, in order: (name, where it is, for the report; whether it is a
+    listed person, a stakeholder or the CSM, rather than a field that may hold a role or a team)."""
+    for stakeholder in plan.stakeholders:
+        yield stakeholder.name, functools.partial(str, "stakeholder"), True
+    if plan.customer.csm:
+        yield plan.customer.csm, functools.partial(str, "customer.csm"), True
+    for phase in plan.phases:
+        for m in phase.milestones:
+            yield m.owner, functools.partial(_quoted, "owner of milestone", m.name), False
+        for t in phase.tasks:
+            yield t.owner, functools.partial(_quoted, "owner of task", t.title), False
+    for risk in plan.risks:
+        if risk.owner:
+            yield risk.owner, functools.partial(str, "risk owner"), False
+    for row in plan.raci:
+        for who in [*row.responsible, row.accountable, *row.consulted, *row.informed]:
+            yield who, functools.partial(_quoted, "RACI", row.activity), False
+    for meeting in plan.meetings:
+        for who in meeting.attendees:
+            yield who, functools.partial(_quoted, "attendee of", meeting.title), False
+    for message in plan.communications:
+        for who in message.recipients:
+            yield who, functools.partial(_quoted, "recipient of", message.name), False
+
+
+def _quoted(kind: str, name: str) -> str:
+    return f"{kind} '{clip(name, 40)}'"
+
+
 @register_scorer("grounding")
 class GroundingScorer:
     """People, figures, tool names and dates of the plan that the notes or context contain.
@@ -291,31 +321,23 @@ class GroundingScorer:
 
     @staticmethod
     def _people(plan: OnboardingPlan, source: str) -> list[_Item]:
-        named: list[tuple[str, str]] = [(s.name, "stakeholder") for s in plan.stakeholders]
-        if plan.customer.csm:
-            named.append((plan.customer.csm, "customer.csm"))
-        others: list[tuple[str, str]] = []
-        for phase in plan.phases:
-            others += [(m.owner, f"owner of milestone '{clip(m.name, 40)}'") for m in phase.milestones]
-            others += [(t.owner, f"owner of task '{clip(t.title, 40)}'") for t in phase.tasks]
-        others += [(r.owner, "risk owner") for r in plan.risks if r.owner]
-        for row in plan.raci:
-            for who in [*row.responsible, row.accountable, *row.consulted, *row.informed]:
-                others.append((who, f"RACI '{clip(row.activity, 40)}'"))
-        for meeting in plan.meetings:
-            others += [(who, f"attendee of '{clip(meeting.title, 40)}'") for who in meeting.attendees]
-        for message in plan.communications:
-            others += [(who, f"recipient of '{clip(message.name, 40)}'") for who in message.recipients]
-        named += [(who, where) for who, where in others if _looks_like_person(who)]
         items: list[_Item] = []
-        seen: set[str] = set()
-        for who, where in named:
+        seen: set[str] = set()  # person keys reported (each person once, where first named)
+        judged: set[str] = set()  # names from owner, RACI, attendee and recipient fields looked at already
+        for who, where, listed in _people_mentions(plan):
+            if not listed:
+                # A name repeats across dozens of such fields: whether it is a person is settled once.
+                if who in judged:
+                    continue
+                judged.add(who)
+                if not _looks_like_person(who):
+                    continue
             key = person_key(who)
             if not key or key in seen:
                 continue
             seen.add(key)
             grounded = appears_in(who, source) or appears_in(without_title(who), source)
-            items.append(_Item("people", f"person '{who}' ({where})", grounded))
+            items.append(_Item("people", f"person '{who}' ({where()})", grounded))
         return items
 
     def _figures(self, plan: OnboardingPlan, source: str) -> list[_Item]:
